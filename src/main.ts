@@ -1,0 +1,113 @@
+// Entry point, and the only module that exits the process.
+//
+// Start-up order matters, since it is paid on every cold start: open the proxy
+// listener, register with the Extensions API (Lambda cannot start the runtime
+// before every extension has registered), and only then load tracing and its
+// exporter, while Lambda starts the runtime. No event can reach the runtime
+// before we call /event/next, so tracing is ready for the first invocation.
+
+import { performance } from 'node:perf_hooks';
+import { parseCoreConfig, parseExtensionsApi, type CoreConfig } from './config.ts';
+import { ConfigError, ListenError, describeError } from './errors.ts';
+import { ExtensionsApiClient } from './extensions-api.ts';
+import { createLogger, parseLogLevel, type Logger } from './log.ts';
+import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
+import { guardObserver } from './proxy/invocation-observer.ts';
+import { runLifecycle, type LifecycleHooks } from './lifecycle.ts';
+import { HELP_TEXT } from './help.ts';
+
+declare const LRAP_VERSION: string;
+const VERSION = typeof LRAP_VERSION === 'string' ? LRAP_VERSION : 'dev';
+const DEFAULT_NAME = 'lambda-trace-proxy';
+
+async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--version')) {
+    process.stdout.write(`lambda-trace-proxy ${VERSION} (node ${process.versions.node})\n`);
+    return 0;
+  }
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(HELP_TEXT);
+    return 0;
+  }
+  // The launcher passes its own file name: Lambda requires it as Lambda-Extension-Name.
+  const nameIndex = argv.indexOf('--extension-name');
+  const extensionName = (nameIndex >= 0 ? argv[nameIndex + 1] : undefined) || DEFAULT_NAME;
+  const env = process.env;
+  let log = createLogger(parseLogLevel(env.LRAP_LOG_LEVEL ?? env.OTEL_LOG_LEVEL) ?? 'warn');
+
+  let client: ExtensionsApiClient;
+  try {
+    client = new ExtensionsApiClient(parseExtensionsApi(env));
+  } catch (err) {
+    log.error(describeError(err), { code: 'LRAP_CONFIG_INVALID' });
+    return 1; // Without the Extensions API there is no one to report to.
+  }
+
+  let config: CoreConfig;
+  try {
+    config = parseCoreConfig(env, extensionName);
+  } catch (err) {
+    return failInit(client, extensionName, err, log);
+  }
+  log = createLogger(config.logLevel);
+
+  const proxy = new RuntimeApiProxy(config.upstream, log);
+  try {
+    await proxy.listen(config.listenerPort);
+  } catch (err) {
+    const listenError = new ListenError(
+      `cannot listen on 127.0.0.1:${config.listenerPort} (${describeError(err)}): another process or extension uses that port; set LRAP_LISTENER_PORT to a free one and point the wrapper at it.`, err);
+    return failInit(client, extensionName, listenError, log);
+  }
+
+  const registration = await client.register(extensionName, config.managedInstances ? ['SHUTDOWN'] : ['INVOKE', 'SHUTDOWN']);
+  log.debug('registered', { code: 'LRAP_REGISTERED', msSinceStart: Math.round(performance.now()) });
+
+  let hooks: LifecycleHooks | undefined;
+  if (!/^true$/i.test(env.OTEL_SDK_DISABLED?.trim() ?? '')) {
+    try {
+      const { startTracing } = await import('./tracing/start-tracing.ts');
+      const tracing = await startTracing({ env, config, registration, log });
+      if (tracing) {
+        proxy.setObserver(guardObserver(tracing.observer, log));
+        hooks = tracing.hooks;
+      }
+    } catch (err) {
+      log.warn('tracing could not start; running as a plain proxy', { code: 'LRAP_TRACING_DISABLED', error: describeError(err) });
+    }
+  }
+  log.debug('ready', { msSinceStart: Math.round(performance.now()), tracing: hooks !== undefined });
+  return runLifecycle(client, proxy, hooks, log);
+}
+
+/** Registers if need be (init/error needs our identifier), reports the error, and gives the exit code. */
+async function failInit(client: ExtensionsApiClient, name: string, err: unknown, log: Logger): Promise<number> {
+  const errorType = err instanceof ConfigError ? err.lambdaErrorType : 'Extension.ListenerFailed';
+  const code = err instanceof ConfigError || err instanceof ListenError ? err.code : 'LRAP_INIT_FAILED';
+  const message = describeError(err);
+  log.error(message, { code });
+  try {
+    if (!client.registered) await client.register(name, ['SHUTDOWN']);
+    await client.initError(errorType, message);
+  } catch (reportErr) {
+    log.error('could not report the init error to Lambda', { code: 'LRAP_EXTENSIONS_API_FAILED', error: describeError(reportErr) });
+  }
+  return 1;
+}
+
+// A bug in the extension must not take the function's Runtime API down with it:
+// log it and keep serving. The proxy holds no state that such an error corrupts.
+process.on('uncaughtException', (err) => {
+  process.stderr.write(JSON.stringify({ level: 'error', msg: 'internal error', code: 'LRAP_INTERNAL_ERROR', error: describeError(err), ext: DEFAULT_NAME }) + '\n');
+});
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(JSON.stringify({ level: 'error', msg: 'internal error', code: 'LRAP_INTERNAL_ERROR', error: describeError(err), ext: DEFAULT_NAME }) + '\n');
+});
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(JSON.stringify({ level: 'error', msg: describeError(err), code: 'LRAP_FATAL', ext: DEFAULT_NAME }) + '\n');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,55 @@
+// Header lists are kept raw ([name, value, name, value, ...]) so that names keep
+// their case and order, and repeated headers stay repeated. Only hop-by-hop
+// headers (RFC 9110 §7.6.1) are dropped: they describe one connection, and Node
+// writes its own framing for the next hop.
+
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade',
+]);
+
+/** Copies a raw header list without hop-by-hop headers and without `drop` (lower-case names). */
+export function forwardableHeaders(raw: readonly string[], drop?: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  let connectionTokens: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      // Headers named in Connection are hop-by-hop too.
+      connectionTokens ??= new Set();
+      for (const t of raw[i + 1]!.split(',')) connectionTokens.add(t.trim().toLowerCase());
+    }
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || drop?.has(lower) || connectionTokens?.has(lower)) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** The value of the first header called `lowerName`, or undefined. */
+export function headerValue(raw: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
+  }
+  return undefined;
+}
+
+/** Replaces the value of every header called `lowerName` in place; returns whether one was found. */
+export function replaceHeaderValue(raw: string[], lowerName: string, value: string): boolean {
+  let found = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === lowerName) {
+      raw[i + 1] = value;
+      found = true;
+    }
+  }
+  return found;
+}
+
+/** Raw trailer list to the [name, value] pairs `addTrailers` takes. */
+export function trailerPairs(raw: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  return pairs;
+}

@@ -1,0 +1,77 @@
+// What the proxy tells tracing, and the guard that keeps tracing from ever
+// breaking an invocation: every call goes through `guardObserver`, which
+// catches, logs the failure's code once, and lets the bytes flow unchanged.
+
+import type { Logger } from '../log.ts';
+import { describeError } from '../errors.ts';
+
+/** An event handed out by `/next`, as Lambda sent it. */
+export interface InvocationEvent {
+  readonly requestId: string;
+  /** Lower-cased header names (node's `IncomingHttpHeaders`). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+  /** `performance.now()` when the event arrived from upstream. */
+  readonly receivedAt: number;
+}
+
+/** Changes tracing wants in the event the runtime gets. Absent fields stay as they were. */
+export interface EventRewrite {
+  readonly body?: Buffer;
+  readonly traceIdHeader?: string;
+}
+
+/** How the runtime's `/response` or `/error` post ended. */
+export interface InvocationResult {
+  readonly requestId: string;
+  readonly kind: 'response' | 'error';
+  /** Lambda's answer to the post; undefined when it never came (proxy failure). */
+  readonly upstreamStatus: number | undefined;
+  /** Lambda's answer body (e.g. the 413 explanation), when it was read. */
+  readonly upstreamBody: Buffer | undefined;
+  readonly requestHeaders: readonly string[];
+  /** The posted body as received, only when the observer asked for it. */
+  readonly body: readonly Buffer[] | undefined;
+  readonly bodyBytes: number;
+  readonly trailers: readonly string[];
+  /** Set when the proxy could not deliver the post: why. */
+  readonly failure: string | undefined;
+}
+
+export interface InvocationObserver {
+  /** The runtime asked for an event; the first such call marks the end of its init. */
+  onNextRequest(at: number): void;
+  onInvocationEvent(event: InvocationEvent): EventRewrite | undefined;
+  /** Whether the body of this invocation's post should be kept for `onInvocationResult`. */
+  wantsBody(requestId: string, kind: 'response' | 'error'): boolean;
+  onInvocationResult(result: InvocationResult): void;
+  onInitError(headers: readonly string[], body: Buffer): void;
+}
+
+export function guardObserver(observer: InvocationObserver, log: Logger): InvocationObserver {
+  const failedOnce = new Set<string>();
+  const report = (hook: string, err: unknown, requestId?: string) => {
+    const first = !failedOnce.has(hook);
+    failedOnce.add(hook);
+    (first ? log.warn : log.debug)('tracing hook failed; the invocation goes on untraced', {
+      code: 'LRAP_TRACING_HOOK_FAILED', hook, requestId, error: describeError(err),
+    });
+  };
+  return {
+    onNextRequest(at) {
+      try { observer.onNextRequest(at); } catch (err) { report('onNextRequest', err); }
+    },
+    onInvocationEvent(event) {
+      try { return observer.onInvocationEvent(event); } catch (err) { report('onInvocationEvent', err, event.requestId); return undefined; }
+    },
+    wantsBody(requestId, kind) {
+      try { return observer.wantsBody(requestId, kind); } catch (err) { report('wantsBody', err, requestId); return false; }
+    },
+    onInvocationResult(result) {
+      try { observer.onInvocationResult(result); } catch (err) { report('onInvocationResult', err, result.requestId); }
+    },
+    onInitError(headers, body) {
+      try { observer.onInitError(headers, body); } catch (err) { report('onInitError', err); }
+    },
+  };
+}

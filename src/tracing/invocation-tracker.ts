@@ -1,0 +1,251 @@
+// One span per invocation, keyed by request id (several invocations may be in
+// flight at once on Managed Instances). The span opens when `/next` hands the
+// event out and ends when the runtime's `/response` or `/error` for that id has
+// reached Lambda. Read top to bottom, this file is the life of one invocation:
+// start (classify, join, inject), end (outcome), and what happens to those that
+// never end (timeout, crash).
+
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  ATTR_ERROR_TYPE, ATTR_EXCEPTION_MESSAGE, ATTR_EXCEPTION_STACKTRACE, ATTR_EXCEPTION_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE,
+} from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_AWS_LAMBDA_INVOKED_ARN, ATTR_CLOUD_RESOURCE_ID, ATTR_FAAS_COLDSTART, ATTR_FAAS_INVOCATION_ID, ATTR_FAAS_TRIGGER,
+} from '@opentelemetry/semantic-conventions/incubating';
+import type { Logger } from '../log.ts';
+import { headerValue } from '../proxy/headers.ts';
+import type { EventRewrite, InvocationEvent, InvocationObserver, InvocationResult } from '../proxy/invocation-observer.ts';
+import type { FunctionIdentity } from './resource.ts';
+import type { TracingSettings } from './settings.ts';
+import { classifyTrigger, type TriggerInfo } from './triggers.ts';
+import { joinIncomingContext } from './join-context.ts';
+import { formatTraceparent, parseXrayHeader, rewriteXrayParent } from './trace-context.ts';
+import { injectTraceContext } from './inject-traceparent.ts';
+import { parseErrorBody, type ParsedError } from './error-body.ts';
+import { readStatusCode } from './http-response.ts';
+
+interface OpenInvocation {
+  readonly span: Span;
+  readonly trigger: TriggerInfo;
+}
+
+export interface InvocationTrackerOptions {
+  readonly tracer: Tracer;
+  readonly settings: TracingSettings;
+  readonly identity: FunctionIdentity;
+  readonly log: Logger;
+  /** Epoch ms when the extension process started: the init span begins there. */
+  readonly processStartedAt: number;
+  readonly onFirstEvent: () => void;
+}
+
+/** Ids of invocations that ended recently, for an INVOKE that reaches us after its response. */
+const SETTLED_MEMORY = 64;
+
+export class InvocationTracker implements InvocationObserver {
+  readonly #o: InvocationTrackerOptions;
+  readonly #open = new Map<string, OpenInvocation>();
+  readonly #waiters = new Map<string, () => void>();
+  readonly #settled = new Set<string>();
+  #coldStart = true;
+  #initRecorded = false;
+  #runtimeReadyAt: number | undefined;
+
+  constructor(options: InvocationTrackerOptions) {
+    this.#o = options;
+  }
+
+  // ---- start -------------------------------------------------------------
+
+  onNextRequest(at: number): void {
+    this.#runtimeReadyAt ??= at;
+  }
+
+  onInvocationEvent(event: InvocationEvent): EventRewrite | undefined {
+    const { tracer, settings, identity } = this.#o;
+    const coldStart = this.#coldStart;
+    this.#coldStart = false;
+    if (coldStart) this.#o.onFirstEvent();
+
+    const trigger = classifyTrigger(event.body, identity.functionName);
+    const lambdaTraceHeader = single(event.headers['lambda-runtime-trace-id']);
+    const incoming = joinIncomingContext(trigger, lambdaTraceHeader, settings.propagators);
+    const invokedArn = single(event.headers['lambda-runtime-invoked-function-arn']);
+
+    const attributes: Attributes = {
+      ...trigger.attributes,
+      [ATTR_FAAS_TRIGGER]: trigger.faasTrigger,
+      [ATTR_FAAS_INVOCATION_ID]: event.requestId,
+      [ATTR_FAAS_COLDSTART]: coldStart,
+    };
+    if (incoming.parentSource) attributes['lambda_trace_proxy.parent_source'] = incoming.parentSource;
+    if (invokedArn) {
+      attributes[ATTR_AWS_LAMBDA_INVOKED_ARN] = invokedArn;
+      attributes[ATTR_CLOUD_RESOURCE_ID] = resourceIdFromArn(invokedArn, identity.functionVersion);
+    }
+    const parentContext = incoming.parent ? trace.setSpanContext(ROOT_CONTEXT, incoming.parent) : ROOT_CONTEXT;
+    const span = tracer.startSpan(trigger.spanName, {
+      kind: trigger.spanKind,
+      attributes,
+      links: incoming.links as Link[],
+      startTime: epochMs(event.receivedAt),
+    }, parentContext);
+    if (coldStart && !this.#initRecorded) this.#recordInit(span, event.receivedAt);
+    this.#open.set(event.requestId, { span, trigger });
+
+    // Hand the function our span as its parent, so its own spans join this trace.
+    const own = span.spanContext();
+    const body = trigger.httpShaped
+      ? injectTraceContext(event.body, trigger, formatTraceparent(own), own.traceState?.serialize() || undefined)
+      : undefined;
+    // Joined Lambda's X-Ray trace (same trace id): X-Ray-instrumented code in the
+    // function then hangs under our span instead of beside it.
+    const traceIdHeader = settings.rewriteXrayParent && lambdaTraceHeader !== undefined
+      && parseXrayHeader(lambdaTraceHeader)?.traceId === own.traceId
+      ? rewriteXrayParent(lambdaTraceHeader, own.spanId, (own.traceFlags & 1) === 1)
+      : undefined;
+    return body || traceIdHeader ? { body, traceIdHeader } : undefined;
+  }
+
+  /** Cold start: the init phase (extension start to the runtime's first /next) as a child of the first span. */
+  #recordInit(parent: Span, fallbackEnd: number): void {
+    const { tracer, identity, processStartedAt } = this.#o;
+    const init = tracer.startSpan(`${identity.functionName} init`, {
+      kind: SpanKind.INTERNAL,
+      startTime: processStartedAt,
+      attributes: { [ATTR_FAAS_COLDSTART]: true },
+    }, trace.setSpan(ROOT_CONTEXT, parent));
+    init.end(epochMs(this.#runtimeReadyAt ?? fallbackEnd));
+  }
+
+  /** The function's init failed (the runtime posted /init/error): that init is the span, as an error. */
+  onInitError(headers: readonly string[], body: Buffer): void {
+    const { tracer, identity, processStartedAt } = this.#o;
+    this.#initRecorded = true;
+    const init = tracer.startSpan(`${identity.functionName} init`, {
+      kind: SpanKind.INTERNAL,
+      startTime: processStartedAt,
+      attributes: { [ATTR_FAAS_COLDSTART]: true },
+    }, ROOT_CONTEXT);
+    markError(init, parseErrorBody(body, headerValue(headers, 'lambda-runtime-function-error-type')));
+    init.end();
+  }
+
+  // ---- end ---------------------------------------------------------------
+
+  wantsBody(requestId: string, kind: 'response' | 'error'): boolean {
+    if (kind === 'error') return true;
+    return this.#open.get(requestId)?.trigger.httpShaped ?? false;
+  }
+
+  onInvocationResult(result: InvocationResult): void {
+    const inv = this.#open.get(result.requestId);
+    if (!inv) {
+      this.#o.log.debug('result for an invocation we did not see start', { requestId: result.requestId });
+      this.#settle(result.requestId);
+      return;
+    }
+    this.#open.delete(result.requestId);
+    const { span, trigger } = inv;
+    if (result.failure !== undefined) {
+      markError(span, { type: 'Extension.ProxyFailure', message: result.failure });
+    } else if (result.upstreamStatus !== undefined && result.upstreamStatus >= 400) {
+      // Lambda refused the post (413 too large, 403 wrong state): the caller gets an error.
+      const refused = parseErrorBody(result.upstreamBody ?? Buffer.alloc(0), undefined);
+      markError(span, { type: refused.type ?? `HTTP ${result.upstreamStatus}`, message: refused.message });
+    } else if (result.kind === 'error') {
+      const body = result.body ? Buffer.concat(result.body as Buffer[]) : Buffer.alloc(0);
+      markError(span, parseErrorBody(body, headerValue(result.requestHeaders, 'lambda-runtime-function-error-type')));
+    } else {
+      const streamError = headerValue(result.trailers, 'lambda-runtime-function-error-type');
+      if (streamError !== undefined) {
+        const errorBody = headerValue(result.trailers, 'lambda-runtime-function-error-body');
+        markError(span, parseErrorBody(errorBody ? Buffer.from(errorBody, 'base64') : Buffer.alloc(0), streamError));
+      }
+      if (trigger.httpShaped && result.body) {
+        const status = readStatusCode(result.body);
+        if (status !== undefined) {
+          span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+          // Server spans: only 5xx is an error (the client's 4xx is not ours).
+          if (status >= 500 && streamError === undefined) span.setStatus({ code: SpanStatusCode.ERROR });
+          if (status >= 500) span.setAttribute(ATTR_ERROR_TYPE, String(status));
+        }
+      }
+    }
+    span.end();
+    this.#settle(result.requestId);
+  }
+
+  /** Invocations Lambda ended for us (timeout, crash): their spans still go out, as errors. */
+  endAllOpen(reason: string): void {
+    for (const [requestId, { span }] of this.#open) {
+      markError(span, {
+        type: reason === 'timeout' ? 'timeout' : `Runtime.${reason === 'failure' ? 'Failure' : 'Shutdown'}`,
+        message: `invocation did not finish: environment shut down (${reason})`,
+      });
+      span.end();
+      this.#settle(requestId);
+    }
+    this.#open.clear();
+  }
+
+  // ---- waiting for an invocation to end -------------------------------------
+
+  /** Resolves when the invocation has ended, or at `deadline` (performance.now() time). */
+  whenSettled(requestId: string, deadline: number): Promise<void> {
+    if (this.#settled.has(requestId)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(requestId);
+        resolve();
+      }, Math.max(0, deadline - performanceNow()));
+      this.#waiters.set(requestId, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #settle(requestId: string): void {
+    this.#settled.add(requestId);
+    if (this.#settled.size > SETTLED_MEMORY) {
+      const oldest = this.#settled.values().next().value;
+      if (oldest !== undefined) this.#settled.delete(oldest);
+    }
+    const waiter = this.#waiters.get(requestId);
+    if (waiter) {
+      this.#waiters.delete(requestId);
+      waiter();
+    }
+  }
+}
+
+function markError(span: Span, error: ParsedError): void {
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  if (error.type !== undefined) span.setAttribute(ATTR_ERROR_TYPE, error.type);
+  const attrs: Attributes = {};
+  if (error.type !== undefined) attrs[ATTR_EXCEPTION_TYPE] = error.type;
+  if (error.message !== undefined) attrs[ATTR_EXCEPTION_MESSAGE] = error.message;
+  if (error.stack !== undefined) attrs[ATTR_EXCEPTION_STACKTRACE] = error.stack;
+  span.addEvent('exception', attrs);
+}
+
+/** semconv cloud.resource_id: the function ARN, with an alias replaced by the version that ran. */
+function resourceIdFromArn(arn: string, version: string | undefined): string {
+  const parts = arn.split(':');
+  if (parts.length < 7) return arn;
+  const base = parts.slice(0, 7).join(':');
+  return version && version !== '$LATEST' ? `${base}:${version}` : base;
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function performanceNow(): number {
+  return performance.now();
+}
+
+function epochMs(performanceTime: number): number {
+  return performance.timeOrigin + performanceTime;
+}

@@ -1,0 +1,64 @@
+// The resource: who produced the spans. Fixed for the life of the environment,
+// except `faas.instance` (the log stream name), which only the runtime sees:
+// the wrapper script hands it over through a file once the runtime starts, so
+// it is an asynchronous attribute that settles with the first invocation.
+
+import { readFileSync } from 'node:fs';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_CLOUD_ACCOUNT_ID, ATTR_CLOUD_PLATFORM, ATTR_CLOUD_PROVIDER, ATTR_CLOUD_REGION,
+  ATTR_FAAS_INSTANCE, ATTR_FAAS_MAX_MEMORY, ATTR_FAAS_NAME, ATTR_FAAS_VERSION,
+  CLOUD_PLATFORM_VALUE_AWS_LAMBDA, CLOUD_PROVIDER_VALUE_AWS,
+} from '@opentelemetry/semantic-conventions/incubating';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface FunctionIdentity {
+  readonly functionName: string;
+  readonly functionVersion: string | undefined;
+  readonly region: string | undefined;
+  readonly accountId: string | undefined;
+  readonly memoryMb: number | undefined;
+}
+
+/** The file wrapper-script.sh writes the log stream name to (one per listener port, for chained proxies). */
+export function instanceFilePath(listenerPort: number): string {
+  return `/tmp/.lambda-trace-proxy-${listenerPort}.instance`;
+}
+
+export function readInstanceFile(path: string): string | undefined {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    return text === '' ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
+
+export function buildResource(identity: FunctionIdentity, serviceName: string | undefined, instance: Promise<string | undefined>): Resource {
+  const ours = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: serviceName ?? identity.functionName,
+    [ATTR_CLOUD_PROVIDER]: CLOUD_PROVIDER_VALUE_AWS,
+    [ATTR_CLOUD_PLATFORM]: CLOUD_PLATFORM_VALUE_AWS_LAMBDA,
+    [ATTR_CLOUD_REGION]: identity.region,
+    [ATTR_CLOUD_ACCOUNT_ID]: identity.accountId,
+    [ATTR_FAAS_NAME]: identity.functionName,
+    [ATTR_FAAS_VERSION]: identity.functionVersion,
+    [ATTR_FAAS_MAX_MEMORY]: identity.memoryMb === undefined ? undefined : identity.memoryMb * 1024 * 1024,
+    [ATTR_FAAS_INSTANCE]: instance,
+  });
+  // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME come last: the user's word wins.
+  return defaultResource().merge(ours).merge(detectResources({ detectors: [envDetector] }));
+}
+
+export function functionIdentity(env: Env, registered: { functionName?: string | undefined; functionVersion?: string | undefined; accountId?: string | undefined }): FunctionIdentity {
+  const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return {
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME ?? registered.functionName ?? 'unknown-function',
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION ?? registered.functionVersion,
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+    accountId: registered.accountId,
+    memoryMb: Number.isFinite(memory) && memory > 0 ? memory : undefined,
+  };
+}
