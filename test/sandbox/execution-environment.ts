@@ -480,8 +480,9 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
   #dispatchOne(): void {
     if (this.#faults.nextHeld || this.#queue.length === 0) return;
     const res = this.#takeRuntimeWaiter();
+    if (res === null) return;
     const invocation = this.#queue.shift();
-    if (res === null || invocation === undefined) return;
+    if (invocation === undefined) return;
     this.#frozen = false;
     this.#log.record('thaw', { requestId: invocation.requestId });
     this.#invokePhase = invocation;
@@ -602,16 +603,13 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
   /** A process died during Invoke: running invocations end as 'crash', then reset with reason `failure`. */
   #crash(name: string, exit: ProcessExit): void {
     this.#log.record('crash', { process: name, code: exit.code, signal: exit.signal });
-    for (const invocation of [...this.#active.values()]) {
-      if (invocation.state === 'running') this.#settle(invocation, 'crash', null);
-    }
     this.#reset('failure');
   }
 
   /**
-   * Reset after a timeout or crash: the runtime is killed, extensions get
-   * SHUTDOWN with the reason, and the next invocation initialises a new
-   * environment (README §2, "Failure").
+   * Reset after a timeout or crash: invocations still running end as 'crash',
+   * the runtime is killed, extensions get SHUTDOWN with the reason, and the next
+   * invocation initialises a new environment (README §2, "Failure").
    */
   #reset(reason: 'timeout' | 'failure'): void {
     if (this.#phase !== 'ready') return;
@@ -644,8 +642,9 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
     await this.#resetPromise;
     const wasStarted = this.#phase !== 'created';
     this.#phase = 'shutting-down';
+    // Shutting down under a running invocation stops its runtime: the caller sees a crash.
     for (const invocation of [...this.#active.values()]) {
-      invocation.fail(new SandboxStateError('the sandbox was shut down during this invocation'));
+      if (invocation.state === 'running') this.#settle(invocation, 'crash', null);
       this.#endInvokePhase(invocation);
     }
     const report = wasStarted

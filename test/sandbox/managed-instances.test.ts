@@ -52,7 +52,7 @@ describe('Lambda Managed Instances (concurrency > 1)', () => {
   });
 
   test('a timed-out invocation is not reset: the environment keeps serving', async (t) => {
-    const { sb } = await sandbox(t, { runtime: { concurrency: 2 }, options: { concurrency: 2, timeoutMs: 300 } });
+    const { sb } = await sandbox(t, { runtime: { concurrency: 2 }, options: { concurrency: 2, timeoutMs: 1_000 } });
     const stuck = await act(sb, { action: 'hang' });
     assert.equal(stuck.outcome, 'timeout');
     assert.equal((await sb.invoke('{"still":"serving"}')).outcome, 'response');
