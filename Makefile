@@ -61,5 +61,9 @@ test: typecheck build test-runtimes
 demo: build test-runtimes
 	$(NODE) test/demo/demo.ts
 
+# Figures, not tests: prints a table and rewrites BENCHMARKS.md and its chart.
+bench: build
+	$(NODE) test/bench/bench.ts
+
 clean:
 	rm -rf dist

@@ -48,6 +48,8 @@ export class RuntimeApiProxy {
       keepAliveTimeout: 0,
       requestTimeout: 0,
       headersTimeout: 0,
+      // A minimal custom runtime may omit Host; Lambda's API does not need it from us either.
+      requireHostHeader: false,
     }, (req, res) => this.#handle(req, res));
     this.#server.timeout = 0;
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -121,7 +123,7 @@ export class RuntimeApiProxy {
     };
 
     const headers = forwardableHeaders(req.rawHeaders);
-    replaceHeaderValue(headers, 'host', this.#upstream.text);
+    if (!replaceHeaderValue(headers, 'host', this.#upstream.text)) headers.push('Host', this.#upstream.text);
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 
     const send = (attempt: number): void => {

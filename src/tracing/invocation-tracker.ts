@@ -21,7 +21,7 @@ import { classifyTrigger, type TriggerInfo } from './triggers.ts';
 import { joinIncomingContext } from './join-context.ts';
 import { formatTraceparent, parseXrayHeader, rewriteXrayParent } from './trace-context.ts';
 import { injectTraceContext } from './inject-traceparent.ts';
-import { parseErrorBody, type ParsedError } from './error-body.ts';
+import { parseErrorBody, parseStreamErrorTrailers, type ParsedError } from './error-body.ts';
 import { readStatusCode } from './http-response.ts';
 
 interface OpenInvocation {
@@ -151,19 +151,18 @@ export class InvocationTracker implements InvocationObserver {
       markError(span, { type: 'Extension.ProxyFailure', message: result.failure });
     } else if (result.upstreamStatus !== undefined && result.upstreamStatus >= 400) {
       // Lambda refused the post (413 too large, 403 wrong state): the caller gets an error.
-      const refused = parseErrorBody(result.upstreamBody ?? Buffer.alloc(0), undefined);
+      const refused = parseErrorBody(result.upstreamBody, undefined);
       markError(span, { type: refused.type ?? `HTTP ${result.upstreamStatus}`, message: refused.message });
     } else if (result.kind === 'error') {
-      const body = result.body ? Buffer.concat(result.body as Buffer[]) : Buffer.alloc(0);
-      markError(span, parseErrorBody(body, headerValue(result.requestHeaders, 'lambda-runtime-function-error-type')));
+      markError(span, parseErrorBody(result.body, headerValue(result.requestHeaders, 'lambda-runtime-function-error-type')));
     } else {
-      const streamError = headerValue(result.trailers, 'lambda-runtime-function-error-type');
-      if (streamError !== undefined) {
-        const errorBody = headerValue(result.trailers, 'lambda-runtime-function-error-body');
-        markError(span, parseErrorBody(errorBody ? Buffer.from(errorBody, 'base64') : Buffer.alloc(0), streamError));
-      }
+      // A streamed response that failed midway says so in its trailers.
+      const streamError = parseStreamErrorTrailers(
+        headerValue(result.trailers, 'lambda-runtime-function-error-type'),
+        headerValue(result.trailers, 'lambda-runtime-function-error-body'));
+      if (streamError) markError(span, streamError);
       if (trigger.httpShaped && result.body) {
-        const status = readStatusCode(result.body);
+        const status = readStatusCode(result.body, headerValue(result.requestHeaders, 'content-type'));
         if (status !== undefined) {
           span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
           // Server spans: only 5xx is an error (the client's 4xx is not ours).

@@ -1,11 +1,11 @@
 // JSON byte scanner: finds where values start and end in a Buffer without building them.
 //
 // Why: an event (up to 6 MB) must reach the runtime byte for byte, and tracing needs only a few
-// small members of it (`headers`, `requestContext`, each SQS record's `attributes`), sometimes with
-// their byte offsets (to splice in `traceparent`). Parsing 6 MB costs tens of milliseconds, and
-// re-serialising would change big integers, escapes and spacing. So we walk the bytes: strings are
-// skipped with native `Buffer.indexOf`, and only small members are decoded, by `JSON.parse` on
-// their own slice.
+// small members of it (`headers`, `requestContext`, each SQS record's `AWSTraceHeader`), sometimes
+// with their byte offsets (to splice in `traceparent`). Parsing all of it costs 10-20 ms and
+// re-serialising would change big integers, escapes and spacing. So we walk the bytes once: strings
+// are skipped (long ones with native `indexOf`), keys are compared as bytes, and only the members a
+// caller names are kept; small ones are then decoded by `JSON.parse` on their own slice.
 //
 // Rule: the RFC 8259 grammar is checked outside strings (brackets, commas, colons, literals,
 // numbers); inside a string only the quote/backslash pairing is, not control characters or escape
@@ -25,7 +25,9 @@ const DIGIT_0 = 0x30;
 const DIGIT_1 = 0x31;
 const DIGIT_9 = 0x39;
 const COLON = 0x3a;
+const UPPER_A = 0x41;
 const UPPER_E = 0x45;
+const UPPER_Z = 0x5a;
 const LEFT_BRACKET = 0x5b;
 const BACKSLASH = 0x5c;
 const RIGHT_BRACKET = 0x5d;
@@ -38,14 +40,20 @@ const LITERALS: readonly Buffer[] = [Buffer.from('true'), Buffer.from('false'), 
 const IN_OBJECT = 1;
 const IN_ARRAY = 2;
 
-export interface JsonMember {
-  /** The key's opening quote. */
+/** Where a key is: its opening quote, and after its closing quote. */
+export interface JsonKeySpan {
   readonly keyStart: number;
-  /** After the key's closing quote. */
   readonly keyEnd: number;
+}
+
+export interface JsonMember extends JsonKeySpan {
   readonly valueStart: number;
   /** After the value's last byte. */
   readonly valueEnd: number;
+  /** The value read as an object, when the shape asked for one and it is one. */
+  readonly object: JsonObjectView | undefined;
+  /** The value read as an array of objects, when the shape asked for one and it is one. */
+  readonly elements: readonly JsonObjectView[] | undefined;
 }
 
 export interface JsonObjectView {
@@ -53,9 +61,81 @@ export interface JsonObjectView {
   readonly start: number;
   /** After the `}`. */
   readonly end: number;
-  /** In document order; duplicates kept (JSON.parse keeps the last, as `findMember` does). */
+  /** Kept members in document order, duplicates included (`findMember` picks the last, as JSON.parse does). */
   readonly members: readonly JsonMember[];
 }
+
+// ---------------------------------------------------------------- shapes
+
+/**
+ * Which members of an object to keep: `true` keeps the member's position; a nested spec reads its
+ * value as an object in the same pass, `[spec]` as an array of objects. `*` matches any key. Other
+ * members are skipped without allocating anything, which is what keeps a batch of thousands of
+ * records cheap; and reading a nested value in the same pass means its bytes are scanned once.
+ */
+export interface JsonShapeSpec {
+  readonly [key: string]: true | JsonShapeSpec | readonly [JsonShapeSpec];
+}
+
+type ShapeEntry =
+  | { readonly kind: 'keep' }
+  | { readonly kind: 'object'; readonly shape: JsonShape }
+  | { readonly kind: 'array'; readonly shape: JsonShape };
+
+/** A compiled JsonShapeSpec: names grouped by byte length, so most keys are rejected by one lookup. */
+export interface JsonShape {
+  readonly byLength: ReadonlyMap<number, readonly (readonly [string, ShapeEntry])[]>;
+  readonly byName: ReadonlyMap<string, ShapeEntry>;
+  readonly wildcard: ShapeEntry | undefined;
+  readonly shortestName: number;
+}
+
+const KEEP: ShapeEntry = { kind: 'keep' };
+
+/** Compile once (module level), use for every event. Names must be ASCII. */
+export function compileShape(spec: JsonShapeSpec): JsonShape {
+  const byLength = new Map<number, [string, ShapeEntry][]>();
+  const byName = new Map<string, ShapeEntry>();
+  let wildcard: ShapeEntry | undefined;
+  for (const [name, value] of Object.entries(spec)) {
+    const entry: ShapeEntry =
+      value === true
+        ? KEEP
+        : Array.isArray(value)
+          ? { kind: 'array', shape: compileShape((value as readonly [JsonShapeSpec])[0]) }
+          : { kind: 'object', shape: compileShape(value as JsonShapeSpec) };
+    if (name === '*') {
+      wildcard = entry;
+      continue;
+    }
+    byName.set(name, entry);
+    const sameLength = byLength.get(name.length) ?? [];
+    sameLength.push([name, entry]);
+    byLength.set(name.length, sameLength);
+  }
+  return { byLength, byName, wildcard, shortestName: Math.min(...[...byName.keys()].map((n) => n.length)) };
+}
+
+// Called for every member of every record: no allocation on this path.
+function shapeEntryOf(buf: Buffer, keyStart: number, keyEnd: number, shape: JsonShape): ShapeEntry | undefined {
+  const rawLength = keyEnd - keyStart - 2;
+  const candidates = shape.byLength.get(rawLength);
+  if (candidates !== undefined) {
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i];
+      if (candidate !== undefined && rawKeyEquals(buf, keyStart + 1, candidate[0], false) === true) return candidate[1];
+    }
+  }
+  // An escaped key is longer in bytes than its text: decode it (rare: AWS never escapes keys).
+  if (rawLength > shape.shortestName && hasBackslash(buf, keyStart + 1, keyEnd - 1)) {
+    const decoded = decodeString(buf, keyStart, keyEnd);
+    const entry = decoded === undefined ? undefined : shape.byName.get(decoded);
+    if (entry !== undefined) return entry;
+  }
+  return shape.wildcard;
+}
+
+// ---------------------------------------------------------------- scanning
 
 export function skipWhitespace(buf: Buffer, pos: number): number {
   let i = pos;
@@ -69,36 +149,53 @@ export function skipWhitespace(buf: Buffer, pos: number): number {
 
 /** Short strings (keys, ids) end within this many bytes: a plain loop beats a native call. */
 const STRING_BURST = 64;
+const STRING_BURST_MAX = 64 * 1024;
+
+/** `pos` is at an opening quote; returns the index after the closing quote, or -1. */
+export function scanString(buf: Buffer, pos: number): number {
+  const end = skipStringContent(buf, pos + 1);
+  return end < 0 ? -1 : end;
+}
+
+/** `skipStringContent` ran out of bytes inside the string. */
+export const STRING_CONTINUES = -1;
+/** `skipStringContent` ran out of bytes inside the string, right after a backslash: the next byte is escaped. */
+export const STRING_CONTINUES_ESCAPED = -2;
 
 /**
- * `pos` is at an opening quote; returns the index after the closing quote, or -1. Alternates a
- * short byte loop with a native `indexOf` jump to the next quote: base64 or plain bodies are crossed
- * at memchr speed, while escape-dense ones (JSON inside a string: a `\"` every few bytes) do not pay
- * a native call per escaped quote.
+ * From `from`, inside a string (bytes before it are settled), to the index after the closing
+ * quote; or STRING_CONTINUES(_ESCAPED) when `buf` ends first, so that a caller reading chunks can
+ * go on in the next one. Alternates a byte loop with a native `indexOf` jump to the next quote:
+ * plain or base64 text is crossed at memchr speed, and when the jumps keep landing on escaped
+ * quotes close by (JSON inside a string), the loop grows, so such text does not pay a native call
+ * every few bytes.
  */
-export function scanString(buf: Buffer, pos: number): number {
+export function skipStringContent(buf: Buffer, from: number): number {
   const length = buf.length;
-  let i = pos + 1;
+  let burst = STRING_BURST;
+  let i = from;
   for (;;) {
-    const burstEnd = Math.min(length, i + STRING_BURST);
+    const burstEnd = Math.min(length, i + burst);
     while (i < burstEnd) {
       const c = buf[i];
       if (c === QUOTE) return i + 1;
       i += c === BACKSLASH ? 2 : 1;
     }
-    if (i >= length) return -1;
+    if (i > length) return STRING_CONTINUES_ESCAPED;
+    if (i === length) return STRING_CONTINUES;
     const quote = buf.indexOf(QUOTE, i);
-    if (quote < 0) return -1;
-    if (!isEscaped(buf, quote, pos)) return quote + 1;
+    if (quote < 0) return oddBackslashRunBefore(buf, length, i) ? STRING_CONTINUES_ESCAPED : STRING_CONTINUES;
+    if (!oddBackslashRunBefore(buf, quote, i)) return quote + 1;
+    burst = quote - i < burst ? Math.min(burst * 2, STRING_BURST_MAX) : STRING_BURST;
     i = quote + 1;
   }
 }
 
-/** Whether the byte at `at` follows an odd run of backslashes (that began after `floor`). */
-function isEscaped(buf: Buffer, at: number, floor: number): boolean {
-  let backslashes = 0;
-  for (let j = at - 1; j > floor && buf[j] === BACKSLASH; j--) backslashes++;
-  return (backslashes & 1) === 1;
+/** Whether the backslashes right before `at` (none before `floor` counted) are an odd run, escaping `at`. */
+function oddBackslashRunBefore(buf: Buffer, at: number, floor: number): boolean {
+  let run = 0;
+  for (let j = at - 1; j >= floor && buf[j] === BACKSLASH; j--) run++;
+  return (run & 1) === 1;
 }
 
 function isDigit(c: number | undefined): boolean {
@@ -156,6 +253,12 @@ function scanKeyAndColon(buf: Buffer, pos: number): number {
 
 /** `pos` is at the first byte of a value; returns the index after it, or -1 when malformed. */
 export function scanValue(buf: Buffer, pos: number): number {
+  const c = buf[pos];
+  // Most values are scalars: no container stack to allocate for them.
+  return c === LEFT_BRACE || c === LEFT_BRACKET ? scanContainer(buf, pos) : scanScalar(buf, pos);
+}
+
+function scanContainer(buf: Buffer, pos: number): number {
   const open: number[] = [];
   let i = pos;
   for (;;) {
@@ -208,6 +311,140 @@ export function scanValue(buf: Buffer, pos: number): number {
   }
 }
 
+// ---------------------------------------------------------------- reading objects
+
+/**
+ * Reads the object whose `{` is at `start`. Without a shape every member is kept (a header map we
+ * splice into); with one, only the members it names.
+ */
+export function readObject(buf: Buffer, start: number, shape?: JsonShape): JsonObjectView | undefined {
+  if (buf[start] !== LEFT_BRACE) return undefined;
+  const members: JsonMember[] = [];
+  let i = skipWhitespace(buf, start + 1);
+  if (buf[i] === RIGHT_BRACE) return { start, end: i + 1, members };
+  for (;;) {
+    if (buf[i] !== QUOTE) return undefined;
+    const keyStart = i;
+    const keyEnd = scanString(buf, keyStart);
+    if (keyEnd < 0) return undefined;
+    i = skipWhitespace(buf, keyEnd);
+    if (buf[i] !== COLON) return undefined;
+    const valueStart = skipWhitespace(buf, i + 1);
+    const entry = shape === undefined ? KEEP : shapeEntryOf(buf, keyStart, keyEnd, shape);
+    const valueEnd =
+      entry === undefined ? scanValue(buf, valueStart) : readMember(buf, keyStart, keyEnd, valueStart, entry, members);
+    if (valueEnd < 0) return undefined;
+    i = skipWhitespace(buf, valueEnd);
+    if (buf[i] === RIGHT_BRACE) return { start, end: i + 1, members };
+    if (buf[i] !== COMMA) return undefined;
+    i = skipWhitespace(buf, i + 1);
+  }
+}
+
+/** Reads a kept member's value (nested when the shape says so), appends the member, returns its end. */
+function readMember(
+  buf: Buffer,
+  keyStart: number,
+  keyEnd: number,
+  valueStart: number,
+  entry: ShapeEntry,
+  members: JsonMember[],
+): number {
+  if (entry.kind === 'array' && buf[valueStart] === LEFT_BRACKET) {
+    const array = readObjectArray(buf, valueStart, entry.shape);
+    if (array !== undefined) {
+      members.push({ keyStart, keyEnd, valueStart, valueEnd: array.end, object: undefined, elements: array.elements });
+      return array.end;
+    }
+  } else if (entry.kind === 'object' && buf[valueStart] === LEFT_BRACE) {
+    const object = readObject(buf, valueStart, entry.shape);
+    if (object !== undefined) {
+      members.push({ keyStart, keyEnd, valueStart, valueEnd: object.end, object, elements: undefined });
+      return object.end;
+    }
+  }
+  // A plain keep, a value of another kind than the shape expected, or an array holding more than
+  // objects: keep only its position.
+  const valueEnd = scanValue(buf, valueStart);
+  // Every member has the same fields, so V8 keeps one hidden class for them (monomorphic access).
+  if (valueEnd >= 0) members.push({ keyStart, keyEnd, valueStart, valueEnd, object: undefined, elements: undefined });
+  return valueEnd;
+}
+
+export interface JsonObjectArray {
+  /** After the `]`. */
+  readonly end: number;
+  readonly elements: readonly JsonObjectView[];
+}
+
+/** Reads the array whose `[` is at `start` when every element is an object (a `Records` list). */
+export function readObjectArray(buf: Buffer, start: number, shape?: JsonShape): JsonObjectArray | undefined {
+  if (buf[start] !== LEFT_BRACKET) return undefined;
+  const elements: JsonObjectView[] = [];
+  let i = skipWhitespace(buf, start + 1);
+  if (buf[i] === RIGHT_BRACKET) return { end: i + 1, elements };
+  for (;;) {
+    const element = readObject(buf, i, shape);
+    if (element === undefined) return undefined;
+    elements.push(element);
+    i = skipWhitespace(buf, element.end);
+    if (buf[i] === RIGHT_BRACKET) return { end: i + 1, elements };
+    if (buf[i] !== COMMA) return undefined;
+    i = skipWhitespace(buf, i + 1);
+  }
+}
+
+/** The document's root object, when the whole buffer is one JSON object (whitespace around it allowed). */
+export function readRootObject(buf: Buffer, shape?: JsonShape): JsonObjectView | undefined {
+  const root = readObject(buf, skipWhitespace(buf, 0), shape);
+  if (root === undefined || skipWhitespace(buf, root.end) !== buf.length) return undefined;
+  return root;
+}
+
+/** The member JSON.parse would keep: the last one whose key is `key`. */
+export function findMember(buf: Buffer, object: JsonObjectView, key: string): JsonMember | undefined {
+  for (let i = object.members.length - 1; i >= 0; i--) {
+    const member = object.members[i];
+    if (member !== undefined && keyEquals(buf, member, key, false)) return member;
+  }
+  return undefined;
+}
+
+export function isNullValue(buf: Buffer, member: JsonMember): boolean {
+  return member.valueEnd - member.valueStart === 4 && buf.toString('latin1', member.valueStart, member.valueEnd) === 'null';
+}
+
+/** Whether two values are the same bytes (the same ARN in every record: decode it once). */
+export function sameValueBytes(buf: Buffer, a: JsonMember, b: JsonMember): boolean {
+  return buf.compare(buf, a.valueStart, a.valueEnd, b.valueStart, b.valueEnd) === 0;
+}
+
+/** Whether a key is `name` (ASCII; give it in lower case with `ignoreCase`). Escaped keys are decoded first. */
+export function keyEquals(buf: Buffer, key: JsonKeySpan, name: string, ignoreCase: boolean): boolean {
+  const rawLength = key.keyEnd - key.keyStart - 2;
+  if (rawLength === name.length) {
+    const equal = rawKeyEquals(buf, key.keyStart + 1, name, ignoreCase);
+    if (equal !== undefined) return equal;
+  } else if (rawLength < name.length || !hasBackslash(buf, key.keyStart + 1, key.keyEnd - 1)) {
+    return false;
+  }
+  const decoded = decodeString(buf, key.keyStart, key.keyEnd);
+  return (ignoreCase ? decoded?.toLowerCase() : decoded) === name;
+}
+
+/** Compares `name.length` key bytes at `at` with `name`; undefined when an escape makes bytes and text differ. */
+function rawKeyEquals(buf: Buffer, at: number, name: string, ignoreCase: boolean): boolean | undefined {
+  for (let i = 0; i < name.length; i++) {
+    let c = buf[at + i] ?? 0;
+    if (c === BACKSLASH) return undefined;
+    if (ignoreCase && c >= UPPER_A && c <= UPPER_Z) c += 0x20;
+    if (c !== name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- decoding small values
+
 /** Decodes the string whose quotes are at `start` and `end - 1`; undefined when it is not a valid string. */
 export function decodeString(buf: Buffer, start: number, end: number): string | undefined {
   if (buf[start] !== QUOTE || end - start < 2) return undefined;
@@ -232,101 +469,7 @@ function hasBackslash(buf: Buffer, start: number, end: number): boolean {
   return false;
 }
 
-/** Reads the object whose `{` is at `start`: where its members are and where it ends. */
-export function readObject(buf: Buffer, start: number): JsonObjectView | undefined {
-  if (buf[start] !== LEFT_BRACE) return undefined;
-  const members: JsonMember[] = [];
-  let i = skipWhitespace(buf, start + 1);
-  if (buf[i] === RIGHT_BRACE) return { start, end: i + 1, members };
-  for (;;) {
-    if (buf[i] !== QUOTE) return undefined;
-    const keyStart = i;
-    const keyEnd = scanString(buf, keyStart);
-    if (keyEnd < 0) return undefined;
-    i = skipWhitespace(buf, keyEnd);
-    if (buf[i] !== COLON) return undefined;
-    const valueStart = skipWhitespace(buf, i + 1);
-    const valueEnd = scanValue(buf, valueStart);
-    if (valueEnd < 0) return undefined;
-    members.push({ keyStart, keyEnd, valueStart, valueEnd });
-    i = skipWhitespace(buf, valueEnd);
-    if (buf[i] === RIGHT_BRACE) return { start, end: i + 1, members };
-    if (buf[i] !== COMMA) return undefined;
-    i = skipWhitespace(buf, i + 1);
-  }
-}
-
-/** Reads the array whose `[` is at `start` when every element is an object (a `Records` list). */
-export function readObjectArray(buf: Buffer, start: number): JsonObjectView[] | undefined {
-  if (buf[start] !== LEFT_BRACKET) return undefined;
-  const elements: JsonObjectView[] = [];
-  let i = skipWhitespace(buf, start + 1);
-  if (buf[i] === RIGHT_BRACKET) return elements;
-  for (;;) {
-    const element = readObject(buf, i);
-    if (element === undefined) return undefined;
-    elements.push(element);
-    i = skipWhitespace(buf, element.end);
-    if (buf[i] === RIGHT_BRACKET) return elements;
-    if (buf[i] !== COMMA) return undefined;
-    i = skipWhitespace(buf, i + 1);
-  }
-}
-
-/** The document's root object, when the whole buffer is one JSON object (whitespace around it allowed). */
-export function readRootObject(buf: Buffer): JsonObjectView | undefined {
-  const root = readObject(buf, skipWhitespace(buf, 0));
-  if (root === undefined || skipWhitespace(buf, root.end) !== buf.length) return undefined;
-  return root;
-}
-
-/** The member JSON.parse would keep: the last one whose key is `key`. */
-export function findMember(buf: Buffer, object: JsonObjectView, key: string): JsonMember | undefined {
-  for (let i = object.members.length - 1; i >= 0; i--) {
-    const member = object.members[i];
-    if (member !== undefined && keyEquals(buf, member, key, false)) return member;
-  }
-  return undefined;
-}
-
-/**
- * Whether a member's key is `name` (ASCII; lower-case when `ignoreCase`). Compares bytes, so the
- * many keys of a big event are never turned into strings; escaped keys are decoded first.
- */
-export function keyEquals(buf: Buffer, member: JsonMember, name: string, ignoreCase: boolean): boolean {
-  const start = member.keyStart + 1;
-  const length = member.keyEnd - 1 - start;
-  if (length < name.length) return false;
-  if (length === name.length) {
-    let i = 0;
-    for (; i < length; i++) {
-      let c = buf[start + i] ?? 0;
-      if (c === BACKSLASH) break;
-      if (ignoreCase && c >= 0x41 && c <= 0x5a) c += 0x20;
-      if (c !== name.charCodeAt(i)) return false;
-    }
-    if (i === length) return true;
-  } else if (!hasBackslash(buf, start, start + length)) {
-    return false;
-  }
-  const key = memberKey(buf, member);
-  return (ignoreCase ? key?.toLowerCase() : key) === name;
-}
-
-/** A member's key, escapes resolved. */
-export function memberKey(buf: Buffer, member: JsonMember): string | undefined {
-  return decodeString(buf, member.keyStart, member.keyEnd);
-}
-
-export function isObjectAt(buf: Buffer, start: number): boolean {
-  return buf[start] === LEFT_BRACE;
-}
-
-export function isNullAt(buf: Buffer, start: number, end: number): boolean {
-  return end - start === 4 && buf.toString('latin1', start, end) === 'null';
-}
-
-// Narrowing for values that came out of JSON.parse as `unknown`.
+// ---------------------------------------------------------------- narrowing parsed values
 
 export function asJsonObject(value: unknown): Readonly<Record<string, unknown>> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -35,6 +35,8 @@ const xrayPropagator = new AWSXRayPropagator();
 
 const XRAY_ROOT = /^1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24})$/;
 const XRAY_PARENT = /^[0-9a-fA-F]{16}$/;
+/** OpenTelemetry's isValidSpanId accepts upper case; what we write must be lower case (W3C). */
+const OUR_SPAN_ID = /^[0-9a-f]{16}$/;
 
 // ---------------------------------------------------------------- W3C
 
@@ -141,7 +143,7 @@ export function formatXrayHeader(spanContext: SpanContext): string | undefined {
  */
 export function rewriteXrayParent(header: string, spanId: string, sampled: boolean): string | undefined {
   const parsed = parseXrayHeader(header);
-  if (parsed === undefined || !isValidSpanId(spanId)) return undefined;
+  if (parsed === undefined || !OUR_SPAN_ID.test(spanId) || !isValidSpanId(spanId)) return undefined;
   const sampledValue = sampled ? '1' : '0';
   const replacements: Readonly<Record<string, string>> = { Parent: spanId, Sampled: sampledValue };
   const out: XrayField[] = [];

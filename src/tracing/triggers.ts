@@ -65,13 +65,14 @@ import {
 import {
   asJsonObject,
   asNonEmptyString,
+  compileShape,
   decodeString,
   findMember,
   keyEquals,
   parseSlice,
   readObject,
-  readObjectArray,
   readRootObject,
+  sameValueBytes,
   type JsonMember,
   type JsonObjectView,
 } from './json-scan.ts';
@@ -148,7 +149,47 @@ export const traceCarrierGetter: TextMapGetter<TraceCarrier> = {
 
 // ---------------------------------------------------------------- entry point
 
-/** Members larger than this are not parsed; the ones we parse (headers, request context, SQS attributes) are KBs. */
+/**
+ * Every member of an event this module reads, and nothing else: the scan keeps only these, and reads
+ * each record's nested members in the same pass, so a batch of thousands of records is scanned once.
+ */
+const EVENT_SHAPE = compileShape({
+  Records: [
+    {
+      eventSource: true,
+      EventSource: true,
+      eventSourceARN: true,
+      eventName: true,
+      eventTime: true,
+      eventID: true,
+      awsRegion: true,
+      messageId: true,
+      attributes: { AWSTraceHeader: true },
+      messageAttributes: { '*': { stringValue: true } },
+      Sns: { TopicArn: true, MessageId: true, MessageAttributes: { '*': { Value: true } } },
+      s3: true,
+    },
+  ],
+  awslogs: true,
+  requestContext: true,
+  methodArn: true,
+  headers: true,
+  multiValueHeaders: true,
+  httpMethod: true,
+  resource: true,
+  path: true,
+  routeKey: true,
+  rawPath: true,
+  rawQueryString: true,
+  queryStringParameters: true,
+  multiValueQueryStringParameters: true,
+  'detail-type': true,
+  source: true,
+  id: true,
+  region: true,
+});
+
+/** Members larger than this are not parsed; the ones we parse (header maps, request context, an S3 record) are KBs. */
 const PARSE_LIMIT = 256 * 1024;
 
 /** Classifies an event; `functionName` names the span when the trigger gives nothing better. */
@@ -163,7 +204,7 @@ export function classifyTrigger(event: Buffer, functionName: string): TriggerInf
 
 function classifyJsonEvent(event: Buffer, functionName: string): TriggerInfo | undefined {
   // Non-JSON, arrays and scalars are direct invocations: readRootObject refuses them at byte 0.
-  const root = readRootObject(event);
+  const root = readRootObject(event, EVENT_SHAPE);
   if (root === undefined) return undefined;
   const records = findMember(event, root, 'Records');
   if (records !== undefined) return classifyRecords(event, records, functionName);
@@ -435,10 +476,10 @@ const MESSAGING_SYSTEM_AWS_EVENTBRIDGE = 'aws_eventbridge';
 
 /** Records of one event come from one service; the first record's `eventSource` says which. */
 function classifyRecords(event: Buffer, recordsMember: JsonMember, functionName: string): TriggerInfo | undefined {
-  const records = readObjectArray(event, recordsMember.valueStart);
+  // EVENT_SHAPE read Records as an array of objects; no elements means it was something else.
+  const records = recordsMember.elements;
   const first = records?.[0];
   if (records === undefined || first === undefined) return undefined;
-  if (first === undefined) return undefined;
   // SNS spells it `EventSource`.
   switch (stringMember(event, first, 'eventSource') ?? stringMember(event, first, 'EventSource')) {
     case 'aws:sqs':
@@ -457,30 +498,27 @@ function classifyRecords(event: Buffer, recordsMember: JsonMember, functionName:
 }
 
 function sqsTrigger(event: Buffer, records: readonly JsonObjectView[], functionName: string): EventTriggerInfo {
-  const queues: (string | undefined)[] = [];
-  const regions: (string | undefined)[] = [];
-  const linkCarriers: TraceCarrier[] = [];
-  for (const record of records) {
-    queues.push(arnResource(stringMember(event, record, 'eventSourceARN')));
-    regions.push(stringMember(event, record, 'awsRegion'));
-    const carrier = sqsRecordCarrier(event, record);
-    if (carrier !== undefined) linkCarriers.push(carrier);
-  }
-  const queue = commonValue(queues);
-  const attributes = messagingAttributes(MESSAGING_SYSTEM_VALUE_AWS_SQS, queue, records.length, true);
+  const arn = sharedStringMember(event, records, 'eventSourceARN');
+  const queue = arnResource(arn.value);
+  const attributes = messagingAttributes(MESSAGING_SYSTEM_VALUE_AWS_SQS, queue, records.length);
   if (records.length === 1 && records[0] !== undefined) {
     setAttribute(attributes, ATTR_MESSAGING_MESSAGE_ID, stringMember(event, records[0], 'messageId'));
   }
-  setAttribute(attributes, ATTR_CLOUD_REGION, commonValue(regions));
-  return eventTrigger('sqs', FAAS_TRIGGER_VALUE_PUBSUB, SpanKind.CONSUMER, sqsSpanName(queue, queues, functionName), attributes, {
+  setAttribute(attributes, ATTR_CLOUD_REGION, sharedStringMember(event, records, 'awsRegion').value);
+  const linkCarriers: TraceCarrier[] = [];
+  for (const record of records) {
+    const carrier = sqsRecordCarrier(event, record);
+    if (carrier !== undefined) linkCarriers.push(carrier);
+  }
+  return eventTrigger('sqs', FAAS_TRIGGER_VALUE_PUBSUB, SpanKind.CONSUMER, sqsSpanName(queue, arn.uniform, functionName), attributes, {
     linkCarriers,
   });
 }
 
 /** Semconv: `<queue> process`, or `multiple_sources process` when the batch mixes queues. */
-function sqsSpanName(queue: string | undefined, queues: readonly (string | undefined)[], functionName: string): string {
+function sqsSpanName(queue: string | undefined, oneSource: boolean, functionName: string): string {
   if (queue !== undefined) return `${queue} process`;
-  return new Set(queues).size > 1 ? 'multiple_sources process' : functionName;
+  return oneSource ? functionName : 'multiple_sources process';
 }
 
 /** System attribute `AWSTraceHeader` (X-Ray format) and user message attributes named like trace headers. */
@@ -511,7 +549,7 @@ function snsTrigger(event: Buffer, records: readonly JsonObjectView[], functionN
   }
   const topic = commonValue(topics);
   // SNS delivers one message per invocation: it is not a batch, so no batch count.
-  const attributes = messagingAttributes(MESSAGING_SYSTEM_VALUE_AWS_SNS, topic, records.length, false);
+  const attributes = messagingAttributes(MESSAGING_SYSTEM_VALUE_AWS_SNS, topic);
   if (records.length === 1) setAttribute(attributes, ATTR_MESSAGING_MESSAGE_ID, messageId);
   setAttribute(attributes, ATTR_CLOUD_REGION, commonValue(regions));
   const single = records.length === 1;
@@ -522,59 +560,43 @@ function snsTrigger(event: Buffer, records: readonly JsonObjectView[], functionN
 }
 
 function kinesisTrigger(event: Buffer, records: readonly JsonObjectView[], functionName: string): EventTriggerInfo {
-  const streams: (string | undefined)[] = [];
-  const regions: (string | undefined)[] = [];
-  for (const record of records) {
-    streams.push(arnResourceAfter(stringMember(event, record, 'eventSourceARN'), 'stream/'));
-    regions.push(stringMember(event, record, 'awsRegion'));
-  }
-  const stream = commonValue(streams);
-  const attributes = messagingAttributes(MESSAGING_SYSTEM_AWS_KINESIS, stream, records.length, true);
+  const stream = arnResourceAfter(sharedStringMember(event, records, 'eventSourceARN').value, 'stream/');
+  const attributes = messagingAttributes(MESSAGING_SYSTEM_AWS_KINESIS, stream, records.length);
   if (records.length === 1 && records[0] !== undefined) {
     setAttribute(attributes, ATTR_MESSAGING_MESSAGE_ID, stringMember(event, records[0], 'eventID'));
   }
-  setAttribute(attributes, ATTR_CLOUD_REGION, commonValue(regions));
+  setAttribute(attributes, ATTR_CLOUD_REGION, sharedStringMember(event, records, 'awsRegion').value);
   return eventTrigger('kinesis', FAAS_TRIGGER_VALUE_PUBSUB, SpanKind.CONSUMER, stream === undefined ? functionName : `${stream} process`, attributes);
 }
 
 function s3Trigger(event: Buffer, records: readonly JsonObjectView[], functionName: string): EventTriggerInfo {
   const buckets: (string | undefined)[] = [];
-  const operations: (string | undefined)[] = [];
-  const regions: (string | undefined)[] = [];
   let key: string | undefined;
   for (const record of records) {
     const s3 = asJsonObject(parsedMember(event, record, 's3'));
     buckets.push(asNonEmptyString(asJsonObject(s3?.bucket)?.name));
     key = asNonEmptyString(asJsonObject(s3?.object)?.key);
-    operations.push(s3DocumentOperation(stringMember(event, record, 'eventName')));
-    regions.push(stringMember(event, record, 'awsRegion'));
   }
   const attributes: Attributes = { [ATTR_FAAS_TRIGGER]: FAAS_TRIGGER_VALUE_DATASOURCE };
   setAttribute(attributes, ATTR_FAAS_DOCUMENT_COLLECTION, commonValue(buckets));
-  setAttribute(attributes, ATTR_FAAS_DOCUMENT_OPERATION, commonValue(operations));
+  setAttribute(attributes, ATTR_FAAS_DOCUMENT_OPERATION, s3DocumentOperation(sharedStringMember(event, records, 'eventName').value));
   const first = records[0];
   if (records.length === 1 && first !== undefined) {
     setAttribute(attributes, ATTR_FAAS_DOCUMENT_NAME, key === undefined ? undefined : decodeS3Key(key));
     setAttribute(attributes, ATTR_FAAS_DOCUMENT_TIME, stringMember(event, first, 'eventTime'));
   }
-  setAttribute(attributes, ATTR_CLOUD_REGION, commonValue(regions));
+  setAttribute(attributes, ATTR_CLOUD_REGION, sharedStringMember(event, records, 'awsRegion').value);
   return eventTrigger('s3', FAAS_TRIGGER_VALUE_DATASOURCE, SpanKind.CONSUMER, functionName, attributes);
 }
 
 function dynamoDbTrigger(event: Buffer, records: readonly JsonObjectView[], functionName: string): EventTriggerInfo {
-  const tables: (string | undefined)[] = [];
-  const operations: (string | undefined)[] = [];
-  const regions: (string | undefined)[] = [];
-  for (const record of records) {
-    // arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
-    tables.push(arnResourceAfter(stringMember(event, record, 'eventSourceARN'), 'table/'));
-    operations.push(DYNAMODB_DOCUMENT_OPERATIONS.get(stringMember(event, record, 'eventName') ?? ''));
-    regions.push(stringMember(event, record, 'awsRegion'));
-  }
   const attributes: Attributes = { [ATTR_FAAS_TRIGGER]: FAAS_TRIGGER_VALUE_DATASOURCE };
-  setAttribute(attributes, ATTR_FAAS_DOCUMENT_COLLECTION, commonValue(tables));
-  setAttribute(attributes, ATTR_FAAS_DOCUMENT_OPERATION, commonValue(operations));
-  setAttribute(attributes, ATTR_CLOUD_REGION, commonValue(regions));
+  // arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
+  const table = arnResourceAfter(sharedStringMember(event, records, 'eventSourceARN').value, 'table/');
+  setAttribute(attributes, ATTR_FAAS_DOCUMENT_COLLECTION, table);
+  const eventName = sharedStringMember(event, records, 'eventName').value;
+  setAttribute(attributes, ATTR_FAAS_DOCUMENT_OPERATION, eventName === undefined ? undefined : DYNAMODB_DOCUMENT_OPERATIONS.get(eventName));
+  setAttribute(attributes, ATTR_CLOUD_REGION, sharedStringMember(event, records, 'awsRegion').value);
   return eventTrigger('dynamodb', FAAS_TRIGGER_VALUE_DATASOURCE, SpanKind.CONSUMER, functionName, attributes);
 }
 
@@ -622,7 +644,7 @@ function classifyEventBridge(event: Buffer, root: JsonObjectView, functionName: 
     });
   }
   // The bus is not in the event, so there is no destination to name the span after.
-  const attributes = messagingAttributes(MESSAGING_SYSTEM_AWS_EVENTBRIDGE, undefined, 1, false);
+  const attributes = messagingAttributes(MESSAGING_SYSTEM_AWS_EVENTBRIDGE, undefined);
   setAttribute(attributes, ATTR_MESSAGING_MESSAGE_ID, stringMember(event, root, 'id'));
   setAttribute(attributes, ATTR_CLOUD_REGION, stringMember(event, root, 'region'));
   return eventTrigger('eventbridge', FAAS_TRIGGER_VALUE_PUBSUB, SpanKind.CONSUMER, functionName, attributes);
@@ -667,7 +689,7 @@ function eventTrigger(
  * Messaging "process" attributes. `messaging.system` rather than its successor
  * `messaging.system.name`: the AWS Lambda conventions still require `messaging.system=aws_sqs`.
  */
-function messagingAttributes(system: string, destination: string | undefined, messageCount: number, isBatch: boolean): Attributes {
+function messagingAttributes(system: string, destination: string | undefined, batchMessageCount?: number): Attributes {
   const attributes: Attributes = {
     [ATTR_FAAS_TRIGGER]: FAAS_TRIGGER_VALUE_PUBSUB,
     [ATTR_MESSAGING_SYSTEM]: system,
@@ -675,7 +697,7 @@ function messagingAttributes(system: string, destination: string | undefined, me
     [ATTR_MESSAGING_OPERATION_NAME]: MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
   };
   setAttribute(attributes, ATTR_MESSAGING_DESTINATION_NAME, destination);
-  if (isBatch) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = messageCount;
+  if (batchMessageCount !== undefined) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = batchMessageCount;
   return attributes;
 }
 
@@ -689,7 +711,7 @@ function addTraceMessageAttributes(
   for (const member of messageAttributes?.members ?? []) {
     const name = traceHeaderNameOf(event, member);
     if (name === undefined) continue;
-    const attribute = readObject(event, member.valueStart);
+    const attribute = member.object ?? readObject(event, member.valueStart);
     const value = attribute === undefined ? undefined : stringMember(event, attribute, valueKey);
     if (value !== undefined) (carrier[name] ??= []).push(value);
   }
@@ -732,6 +754,28 @@ function arnResourceAfter(arn: string | undefined, prefix: string): string | und
   return asNonEmptyString(resource.slice(prefix.length).split('/')[0]);
 }
 
+interface SharedValue {
+  /** The decoded value when every record has the same one. */
+  readonly value: string | undefined;
+  /** Whether every record has the same bytes there (or none has the member). */
+  readonly uniform: boolean;
+}
+
+/** A member every record shares (queue ARN, region): compared as bytes, decoded once. */
+function sharedStringMember(event: Buffer, records: readonly JsonObjectView[], key: string): SharedValue {
+  const first = records[0] === undefined ? undefined : findMember(event, records[0], key);
+  for (let i = 1; i < records.length; i++) {
+    const record = records[i];
+    const member = record === undefined ? undefined : findMember(event, record, key);
+    const same = member === undefined || first === undefined ? member === first : sameValueBytes(event, first, member);
+    if (!same) return { value: undefined, uniform: false };
+  }
+  return {
+    value: first === undefined ? undefined : asNonEmptyString(decodeString(event, first.valueStart, first.valueEnd)),
+    uniform: true,
+  };
+}
+
 function stringMember(event: Buffer, object: JsonObjectView, key: string): string | undefined {
   const member = findMember(event, object, key);
   return member === undefined ? undefined : asNonEmptyString(decodeString(event, member.valueStart, member.valueEnd));
@@ -744,5 +788,5 @@ function parsedMember(event: Buffer, object: JsonObjectView, key: string): unkno
 
 function objectMember(event: Buffer, object: JsonObjectView, key: string): JsonObjectView | undefined {
   const member = findMember(event, object, key);
-  return member === undefined ? undefined : readObject(event, member.valueStart);
+  return member === undefined ? undefined : (member.object ?? readObject(event, member.valueStart));
 }

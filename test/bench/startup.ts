@@ -1,0 +1,69 @@
+// Start-up, from spawn to the moment that matters: the register request reaching
+// Lambda (Lambda starts the runtime only once every extension has registered),
+// or the listener accepting connections. Measured on fresh processes, rotating
+// the kinds sample by sample so that noise hits them alike.
+
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Upstream } from './upstream.ts';
+import { canConnect, extensionEnv, LAUNCHER, LAYER_NODE } from './variants.ts';
+import { freePort, spawnChild, stopChild, withTimeout, type Child } from './processes.ts';
+
+export type StartupKind = 'shipped-register' | 'shipped-listener' | 'minimal-register' | 'bare-listener';
+
+export const STARTUP_KINDS: readonly StartupKind[] = ['shipped-register', 'minimal-register', 'shipped-listener', 'bare-listener'];
+
+export const STARTUP_LABELS: Record<StartupKind, string> = {
+  'shipped-register': 'lambda-trace-proxy (shipped launcher): exec → register',
+  'minimal-register': 'smallest Node extension (register only): exec → register',
+  'shipped-listener': 'lambda-trace-proxy (shipped launcher): exec → listener ready',
+  'bare-listener': 'bare node:http server: exec → listening',
+};
+
+const HERE = path.dirname(new URL(import.meta.url).pathname);
+export const MINIMAL_EXTENSION = path.join(HERE, 'minimal-extension.cjs');
+export const BARE_HTTP_SERVER = path.join(HERE, 'bare-http-server.cjs');
+const SAMPLE_TIMEOUT_MS = 10_000;
+
+/** One start-up, in ms from just before spawn. */
+export async function sampleStartup(kind: StartupKind, collectorEndpoint: string): Promise<number> {
+  const upstream = await new Upstream().listen();
+  const port = await freePort();
+  let child: Child | undefined;
+  try {
+    const env = extensionEnv(upstream.address, port, { endpoint: collectorEndpoint }, false);
+    const started = performance.now();
+    switch (kind) {
+      case 'shipped-register':
+      case 'shipped-listener':
+        child = spawnChild(kind, LAUNCHER, [], env);
+        break;
+      case 'minimal-register':
+        child = spawnChild(kind, LAYER_NODE, [MINIMAL_EXTENSION], env);
+        break;
+      case 'bare-listener':
+        child = spawnChild(kind, LAYER_NODE, [BARE_HTTP_SERVER, String(port)], env);
+        break;
+    }
+    const readyAt = kind.endsWith('-register')
+      ? upstream.whenRegistered()
+      : firstAccept(port, child);
+    return (await withTimeout(readyAt, SAMPLE_TIMEOUT_MS, `${kind} to start`)) - started;
+  } finally {
+    if (child) await stopChild(child, 0);
+    await upstream.close();
+  }
+}
+
+/**
+ * Polls with back-to-back connects (each refused in well under 0.1 ms on
+ * loopback): the first accepted one is the listener's ready time.
+ */
+async function firstAccept(port: number, child: Child): Promise<number> {
+  let dead = false;
+  void child.exited.then(() => { dead = true; });
+  for (;;) {
+    if (await canConnect(port)) return performance.now();
+    if (dead) throw new Error(`${child.name} exited before listening: ${child.stderrTail() || 'no output'}`);
+  }
+}

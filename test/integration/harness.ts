@@ -1,0 +1,132 @@
+// Shared set-up for integration tests: the built layer (dist/layer) running as
+// a real extension process inside the local Lambda sandbox, and a scripted
+// runtime that speaks raw HTTP to the proxy so tests control every byte.
+
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { LambdaSandbox, type LambdaSandboxOptions } from '../sandbox/sandbox.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const LAYER = path.join(ROOT, 'dist/layer');
+export const WRAPPER = path.join(LAYER, 'wrapper-script.sh');
+export const NODE = process.execPath;
+export const FIXTURES = path.join(ROOT, 'test/fixtures/events');
+
+if (!existsSync(path.join(LAYER, 'extensions/lambda-trace-proxy'))) {
+  throw new Error(`${LAYER} has no built extension: run \`make build\` first (make test does).`);
+}
+
+/** A port nobody listens on right now (the proxy needs a fixed one: the wrapper reads it from the env). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface ProxiedSandbox {
+  readonly sandbox: LambdaSandbox;
+  /** Where the runtime reaches the proxy: host:port. */
+  readonly proxy: string;
+  readonly port: number;
+}
+
+/**
+ * Starts the sandbox with the built layer and the given runtime. With runtime
+ * 'external' the test is the runtime and talks to `proxy` itself.
+ */
+export async function startWithProxy(options: Partial<LambdaSandboxOptions> & { env?: Record<string, string> } = {}): Promise<ProxiedSandbox> {
+  const port = await freePort();
+  const sandbox = new LambdaSandbox({
+    layerDir: LAYER,
+    runtime: 'external',
+    wrapper: WRAPPER,
+    ...options,
+    env: { LRAP_LISTENER_PORT: String(port), OTEL_SDK_DISABLED: 'true', ...options.env },
+  });
+  await sandbox.start();
+  return { sandbox, proxy: `127.0.0.1:${port}`, port };
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly rawHeaders: readonly string[];
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly trailers: readonly string[];
+}
+
+export interface RawRequest {
+  readonly method?: string;
+  readonly path: string;
+  /** Raw header list, sent as given. */
+  readonly headers?: readonly string[];
+  /** A Buffer is sent with Content-Length; an array is sent chunk by chunk (chunked). */
+  readonly body?: Buffer | readonly Buffer[];
+  readonly trailers?: readonly [string, string][];
+  /** Called after each chunk is written, before the next one. */
+  readonly betweenChunks?: (index: number) => Promise<void>;
+}
+
+const runtimeAgent = new http.Agent({ keepAlive: true });
+
+/** One HTTP exchange with exact control of headers, framing and trailers. */
+export function request(hostPort: string, req: RawRequest): Promise<RawResponse> {
+  const [host, port] = hostPort.split(':');
+  return new Promise((resolve, reject) => {
+    // A raw header list gets no automatic Host header from node:http.
+    const headers = raw(req.headers ?? [], 'host') === undefined ? ['Host', hostPort, ...(req.headers ?? [])] : [...(req.headers ?? [])];
+    const body = req.body;
+    if (Buffer.isBuffer(body)) headers.push('Content-Length', String(body.length));
+    const out = http.request({ host, port: Number(port), method: req.method ?? 'GET', path: req.path, headers, agent: runtimeAgent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({
+        status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, headers: res.headers, body: Buffer.concat(chunks), trailers: res.rawTrailers,
+      }));
+      res.on('error', reject);
+    });
+    out.on('error', reject);
+    if (body === undefined || Buffer.isBuffer(body)) {
+      out.end(body);
+      return;
+    }
+    void (async () => {
+      for (let i = 0; i < body.length; i++) {
+        out.write(body[i]);
+        await req.betweenChunks?.(i);
+      }
+      if (req.trailers) out.addTrailers(req.trailers as [string, string][]);
+      out.end();
+    })().catch(reject);
+  });
+}
+
+export const RUNTIME = '/2018-06-01/runtime';
+
+export function next(proxy: string): Promise<RawResponse> {
+  return request(proxy, { path: `${RUNTIME}/invocation/next` });
+}
+
+export function respond(proxy: string, requestId: string, body: Buffer, headers: readonly string[] = []): Promise<RawResponse> {
+  return request(proxy, { method: 'POST', path: `${RUNTIME}/invocation/${requestId}/response`, headers, body });
+}
+
+/** Header value from a raw list, case-insensitively. */
+export function raw(headers: readonly string[], name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lower) return headers[i + 1];
+  return undefined;
+}
+
+/** Every header except framing and hop-by-hop ones, for comparing both sides of the proxy. */
+export function endToEndHeaders(headers: readonly string[]): string[] {
+  const skip = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date']);
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (!skip.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  return out;
+}

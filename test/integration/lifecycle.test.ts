@@ -1,0 +1,79 @@
+// The extension's life: it listens before it registers, exits promptly on
+// SHUTDOWN, reports bad configuration to Lambda instead of leaving it waiting,
+// and listens on loopback only.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import os from 'node:os';
+import { LAYER, WRAPPER, freePort, next, raw, respond, startWithProxy } from './harness.ts';
+import { LambdaSandbox, SandboxInitError } from '../sandbox/sandbox.ts';
+
+test('exits 0 well inside the SHUTDOWN deadline, after an in-flight invocation', async () => {
+  const env = await startWithProxy();
+  const invoked = env.sandbox.invoke('{}');
+  const id = raw((await next(env.proxy)).rawHeaders, 'lambda-runtime-aws-request-id')!;
+  await respond(env.proxy, id, Buffer.from('1'));
+  await invoked;
+  const report = await env.sandbox.shutdown();
+  const ext = report.extensions.find((e) => e.name === 'lambda-trace-proxy')!;
+  assert.equal(ext.exitCode, 0);
+  assert.equal(ext.killed, false);
+  assert.ok(ext.exitedAfterMs !== null && ext.exitedAfterMs < 1000, `exited after ${ext.exitedAfterMs} ms of a 2000 ms deadline`);
+});
+
+async function initFailure(env: Record<string, string>): Promise<SandboxInitError> {
+  const sandbox = new LambdaSandbox({ layerDir: LAYER, runtime: 'external', wrapper: WRAPPER, env: { OTEL_SDK_DISABLED: 'true', ...env } });
+  try {
+    await sandbox.start();
+  } catch (err) {
+    assert.ok(err instanceof SandboxInitError, String(err));
+    return err;
+  } finally {
+    await sandbox.shutdown().catch(() => undefined);
+  }
+  assert.fail('init should have failed');
+}
+
+test('a listener port that is not a number is reported through /extension/init/error', async () => {
+  const err = await initFailure({ LRAP_LISTENER_PORT: 'ninety' });
+  assert.equal(err.errorType, 'Extension.InvalidListenerPort');
+  assert.match(err.message, /LRAP_LISTENER_PORT/);
+});
+
+test('an upstream endpoint that is not host:port is reported through /extension/init/error', async () => {
+  const err = await initFailure({ LRAP_LISTENER_PORT: String(await freePort()), LRAP_RUNTIME_API_ENDPOINT: 'http://somewhere/' });
+  assert.equal(err.errorType, 'Extension.InvalidRuntimeApiEndpoint');
+  assert.match(err.message, /host:port/);
+});
+
+test('a listener port already in use is reported through /extension/init/error', async () => {
+  const squatter = net.createServer();
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (squatter.address() as net.AddressInfo).port;
+    const err = await initFailure({ LRAP_LISTENER_PORT: String(port) });
+    assert.equal(err.errorType, 'Extension.ListenerFailed');
+    assert.match(err.message, /EADDRINUSE/);
+    assert.match(err.message, /LRAP_LISTENER_PORT/);
+  } finally {
+    squatter.close();
+  }
+});
+
+test('the listener is bound to loopback only', async () => {
+  const external = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+  const env = await startWithProxy();
+  try {
+    const connect = (host: string) => new Promise<string>((resolve) => {
+      const s = net.connect(env.port, host);
+      s.on('connect', () => { s.destroy(); resolve('connected'); });
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    assert.equal(await connect('127.0.0.1'), 'connected');
+    if (external) assert.equal(await connect(external.address), 'ECONNREFUSED');
+    assert.notEqual(await connect('::1'), 'connected');
+  } finally {
+    await env.sandbox.shutdown();
+  }
+});

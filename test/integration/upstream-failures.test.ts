@@ -1,0 +1,79 @@
+// When the real Runtime API cannot be reached, the runtime gets an honest 502
+// that says what failed, never a hung socket, and the proxy keeps serving.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RUNTIME, next, raw, request, respond, startWithProxy } from './harness.ts';
+import { TcpRelay } from './tcp-relay.ts';
+
+test('upstream down gives 502 JSON, and the proxy works again once it is back', async () => {
+  // The proxy reaches Lambda's Runtime API through a relay we can cut and restore.
+  let relay: TcpRelay | undefined;
+  const relayed = await (async () => {
+    // Reserve a port for the relay, start the sandbox pointed at it, then open the relay to the sandbox.
+    const pending = new TcpRelay('127.0.0.1:1');
+    await pending.start();
+    const port = pending.port;
+    await pending.stop();
+    const started = await startWithProxy({ env: { LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${port}` } });
+    relay = new TcpRelay(started.sandbox.address);
+    await relay.start(port);
+    return started;
+  })();
+
+  try {
+    const invoked = relayed.sandbox.invoke('{"n":1}');
+    const got = await next(relayed.proxy);
+    assert.equal(got.status, 200);
+    const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
+
+    await relay!.stop();
+    const failed = await respond(relayed.proxy, id, Buffer.from('"lost"'));
+    assert.equal(failed.status, 502);
+    const explained = JSON.parse(failed.body.toString()) as { errorType: string; errorMessage: string };
+    assert.equal(explained.errorType, 'Extension.UpstreamUnreachable');
+    assert.match(explained.errorMessage, /ECONNREFUSED|ECONNRESET/);
+    assert.match(explained.errorMessage, new RegExp(`/invocation/${id}/response`));
+
+    const unknownPath = await request(relayed.proxy, { path: `${RUNTIME}/anything` });
+    assert.equal(unknownPath.status, 502);
+
+    await relay!.start(relay!.port);
+    const retried = await respond(relayed.proxy, id, Buffer.from('"delivered"'));
+    assert.equal(retried.status, 202);
+    assert.equal((await invoked).body.toString(), '"delivered"');
+  } finally {
+    await relay?.stop();
+    await relayed.sandbox.shutdown();
+  }
+});
+
+test('a runtime that sends garbage or hangs up mid-body does not take the proxy down', async () => {
+  const env = await startWithProxy();
+  try {
+    const net = await import('node:net');
+    const [host, port] = env.proxy.split(':');
+    // Not HTTP at all.
+    const garbage = net.connect(Number(port), host);
+    garbage.end('\x00\x01 this is not HTTP\r\n\r\n');
+    await new Promise((r) => garbage.on('close', r));
+    // A post announcing 1000 bytes that stops after 10.
+    const invoked = env.sandbox.invoke('{}');
+    const id = raw((await next(env.proxy)).rawHeaders, 'lambda-runtime-aws-request-id')!;
+    const partial = net.connect(Number(port), host);
+    partial.write(`POST ${RUNTIME}/invocation/${id}/response HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789`);
+    await env.sandbox.waitForRequest((r) => r.url.includes(`/${id}/response`), { timeoutMs: 5000 });
+    partial.destroy();
+    // The proxy still serves the runtime.
+    const ok = await respond(env.proxy, id, Buffer.from('"after"'));
+    assert.ok([202, 403].includes(ok.status), `proxy answered (${ok.status})`);
+    await invoked.catch(() => undefined);
+    const again = env.sandbox.invoke('{"again":true}');
+    const got = await next(env.proxy);
+    assert.equal(got.body.toString(), '{"again":true}');
+    await respond(env.proxy, raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!, Buffer.from('1'));
+    assert.equal((await again).status, 202);
+  } finally {
+    await env.sandbox.shutdown();
+  }
+});
