@@ -46,6 +46,12 @@ export interface InvocationObserver {
   wantsBody(requestId: string, kind: 'response' | 'error'): boolean;
   onInvocationResult(result: InvocationResult): void;
   onInitError(headers: readonly string[], body: Buffer): void;
+  /**
+   * The connection that carried this invocation's event closed. With a
+   * keep-alive runtime that means it crashed or was killed; it may also just
+   * have dropped an idle connection, so this is a hint, not an outcome.
+   */
+  onEventConnectionClosed(requestId: string): void;
 }
 
 export function guardObserver(observer: InvocationObserver, log: Logger): InvocationObserver {
@@ -72,6 +78,9 @@ export function guardObserver(observer: InvocationObserver, log: Logger): Invoca
     },
     onInitError(headers, body) {
       try { observer.onInitError(headers, body); } catch (err) { report('onInitError', err); }
+    },
+    onEventConnectionClosed(requestId) {
+      try { observer.onEventConnectionClosed(requestId); } catch (err) { report('onEventConnectionClosed', err, requestId); }
     },
   };
 }

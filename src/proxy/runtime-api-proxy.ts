@@ -35,6 +35,8 @@ export class RuntimeApiProxy {
   // `/next` is a long poll that lasts as long as the environment is idle.
   readonly #agent: http.Agent;
   readonly #active = new Set<Exchange>();
+  /** Last event handed out on each runtime connection, to notice a runtime that dies mid-invocation. */
+  readonly #eventOnSocket = new WeakMap<Socket, string>();
   #observer: InvocationObserver | undefined;
 
   constructor(upstream: HostPort, log: Logger) {
@@ -202,6 +204,17 @@ export class RuntimeApiProxy {
       if (!replaceHeaderValue(headers, 'content-length', String(out.length))) headers.push('Content-Length', String(out.length));
       this.#writeHead(res, upRes, headers);
       res.end(out);
+      if (typeof requestId === 'string' && res.socket) this.#watchRuntimeConnection(res.socket, requestId, observer);
+    });
+  }
+
+  #watchRuntimeConnection(socket: Socket, requestId: string, observer: InvocationObserver): void {
+    const known = this.#eventOnSocket.has(socket);
+    this.#eventOnSocket.set(socket, requestId);
+    if (known) return; // One listener per connection, however many events it carries.
+    socket.once('close', () => {
+      const last = this.#eventOnSocket.get(socket);
+      if (last !== undefined) observer.onEventConnectionClosed(last);
     });
   }
 

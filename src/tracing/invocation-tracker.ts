@@ -190,6 +190,22 @@ export class InvocationTracker implements InvocationObserver {
 
   // ---- waiting for an invocation to end -------------------------------------
 
+  /**
+   * The runtime's connection closed while its invocation was open: most likely
+   * it crashed, and Lambda will send SHUTDOWN (failure), which we only receive
+   * from /event/next. So stop holding the lifecycle; the span stays open and is
+   * ended by its post (exported at the next thaw) or by that SHUTDOWN.
+   */
+  onEventConnectionClosed(requestId: string): void {
+    if (!this.#open.has(requestId)) return;
+    this.#o.log.debug('runtime connection closed during the invocation', { requestId });
+    const waiter = this.#waiters.get(requestId);
+    if (waiter) {
+      this.#waiters.delete(requestId);
+      waiter();
+    }
+  }
+
   /** Resolves when the invocation has ended, or at `deadline` (performance.now() time). */
   whenSettled(requestId: string, deadline: number): Promise<void> {
     if (this.#settled.has(requestId)) return Promise.resolve();

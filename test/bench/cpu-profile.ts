@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 interface ProfileNode {
   readonly id: number;
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly children?: readonly number[];
 }
 
 interface CpuProfile {
@@ -19,6 +20,8 @@ export interface SelfTime {
   readonly name: string;
   readonly where: string;
   readonly ms: number;
+  /** Who called it, by self time spent under each caller (functions only). */
+  readonly callers?: ReadonlyMap<string, number>;
 }
 
 export interface ProfileSummary {
@@ -33,6 +36,8 @@ export function summarizeProfile(file: string, bundle: string | undefined): Prof
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const moduleOf = bundle ? bundleModules(bundle) : () => undefined;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
   const selfUs = new Map<number, number>();
   // A sample lasts until the next one: timeDeltas[i + 1] belongs to samples[i].
   for (let i = 0; i < profile.samples.length - 1; i++) {
@@ -50,17 +55,31 @@ export function summarizeProfile(file: string, bundle: string | undefined): Prof
       continue;
     }
     busyUs += us;
-    const file = frame.url.replace(/^file:\/\//, '');
-    const module = file.endsWith('.cjs') ? moduleOf(frame.lineNumber) ?? file : file || frame.functionName;
-    const where = `${shortPath(module)}${frame.url ? `:${frame.lineNumber + 1}` : ''}`;
+    const { module, where } = locate(frame, moduleOf);
     const key = `${frame.functionName}@${where}`;
     const f = functions.get(key);
-    functions.set(key, { name: frame.functionName || '(anonymous)', where, ms: (f?.ms ?? 0) + us / 1000 });
+    const callers = new Map(f?.callers ?? []);
+    const parent = byId.get(parentOf.get(id) ?? -1);
+    if (parent) {
+      const p = locate(parent.callFrame, moduleOf);
+      const caller = `${parent.callFrame.functionName || '(anonymous)'} ${p.where}`;
+      callers.set(caller, (callers.get(caller) ?? 0) + us / 1000);
+    }
+    functions.set(key, { name: frame.functionName || '(anonymous)', where, ms: (f?.ms ?? 0) + us / 1000, callers });
     const m = modules.get(module);
     modules.set(module, { name: shortPath(module), where: '', ms: (m?.ms ?? 0) + us / 1000 });
   }
   const byTime = (a: SelfTime, b: SelfTime) => b.ms - a.ms;
   return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, functions: [...functions.values()].sort(byTime), modules: [...modules.values()].sort(byTime) };
+}
+
+function locate(frame: ProfileNode['callFrame'], moduleOf: (line: number) => string | undefined): { module: string; where: string } {
+  const file = frame.url.replace(/^file:\/\//, '');
+  if (file.endsWith('.cjs')) {
+    const module = moduleOf(frame.lineNumber);
+    return { module: module ?? file, where: `${module ? `${shortPath(module)}, ` : ''}bundle line ${frame.lineNumber + 1}` };
+  }
+  return { module: file || frame.functionName, where: file ? `${shortPath(file)}:${frame.lineNumber + 1}` : '' };
 }
 
 /** Line (0-based) → module path, from esbuild's `// src/x.ts` markers in an unminified bundle. */

@@ -79,7 +79,12 @@ async function main(): Promise<void> {
     `busy ${summary.busyMs.toFixed(0)} ms (${(summary.busyMs / c.n).toFixed(3)} ms per cycle), idle ${summary.idleMs.toFixed(0)} ms`,
     '',
     `top ${top} functions by self time:`,
-    ...summary.functions.slice(0, top).map((f) => `${f.ms.toFixed(1).padStart(9)} ms ${pct(f.ms)}  ${f.name}  ${f.where}`),
+    ...summary.functions.slice(0, top).flatMap((f, i) => [
+      `${f.ms.toFixed(1).padStart(9)} ms ${pct(f.ms)}  ${f.name}  ${f.where}`,
+      // Callers of the ten heaviest: a native copy or a GC says little without them.
+      ...(i < 10 ? [...(f.callers ?? [])].sort((a, b) => b[1] - a[1]).slice(0, 3)
+        .map(([caller, ms]) => `${''.padStart(20)}← ${ms.toFixed(1)} ms from ${caller}`) : []),
+    ]),
     '',
     'self time by module:',
     ...summary.modules.slice(0, 15).map((m) => `${m.ms.toFixed(1).padStart(9)} ms ${pct(m.ms)}  ${m.name}`),

@@ -6,15 +6,16 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Upstream } from './upstream.ts';
-import { canConnect, extensionEnv, LAUNCHER, LAYER_NODE } from './variants.ts';
+import { BUNDLE, canConnect, extensionEnv, LAUNCHER, LAYER_NODE } from './variants.ts';
 import { freePort, spawnChild, stopChild, withTimeout, type Child } from './processes.ts';
 
-export type StartupKind = 'shipped-register' | 'shipped-listener' | 'minimal-register' | 'bare-listener';
+export type StartupKind = 'shipped-register' | 'bundle-register' | 'shipped-listener' | 'minimal-register' | 'bare-listener';
 
-export const STARTUP_KINDS: readonly StartupKind[] = ['shipped-register', 'minimal-register', 'shipped-listener', 'bare-listener'];
+export const STARTUP_KINDS: readonly StartupKind[] = ['shipped-register', 'bundle-register', 'minimal-register', 'shipped-listener', 'bare-listener'];
 
 export const STARTUP_LABELS: Record<StartupKind, string> = {
   'shipped-register': 'lambda-trace-proxy (shipped launcher): exec → register',
+  'bundle-register': 'same bundle, node started directly (no sh launcher): exec → register',
   'minimal-register': 'smallest Node extension (register only): exec → register',
   'shipped-listener': 'lambda-trace-proxy (shipped launcher): exec → listener ready',
   'bare-listener': 'bare node:http server: exec → listening',
@@ -38,6 +39,9 @@ export async function sampleStartup(kind: StartupKind, collectorEndpoint: string
       case 'shipped-listener':
         child = spawnChild(kind, LAUNCHER, [], env);
         break;
+      case 'bundle-register':
+        child = spawnChild(kind, LAYER_NODE, [BUNDLE, '--extension-name', 'lambda-trace-proxy'], env);
+        break;
       case 'minimal-register':
         child = spawnChild(kind, LAYER_NODE, [MINIMAL_EXTENSION], env);
         break;
@@ -56,8 +60,9 @@ export async function sampleStartup(kind: StartupKind, collectorEndpoint: string
 }
 
 /**
- * Polls with back-to-back connects (each refused in well under 0.1 ms on
- * loopback): the first accepted one is the listener's ready time.
+ * Polls with a connect about every millisecond: the first accepted one is the
+ * listener's ready time (to within ~1 ms). Back-to-back connects would resolve
+ * finer but take a core from the process being timed (2 cores here).
  */
 async function firstAccept(port: number, child: Child): Promise<number> {
   let dead = false;
@@ -65,5 +70,6 @@ async function firstAccept(port: number, child: Child): Promise<number> {
   for (;;) {
     if (await canConnect(port)) return performance.now();
     if (dead) throw new Error(`${child.name} exited before listening: ${child.stderrTail() || 'no output'}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }

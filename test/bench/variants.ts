@@ -1,7 +1,9 @@
-// The four ways a runtime can reach Lambda that the benchmark compares, each an
+// The ways a runtime can reach Lambda that the benchmark compares, each an
 // environment of its own (its own upstream, relay or extension process):
 // direct, through a bare TCP relay (the floor: what one more hop costs at
-// least), and through the shipped extension with tracing off and on.
+// least), through the shipped extension with tracing off and on, and, for
+// reference, through a bare relay written in Node (what Node's own I/O costs
+// before any HTTP handling).
 
 import net from 'node:net';
 import path from 'node:path';
@@ -9,13 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { Upstream } from './upstream.ts';
 import { findNodePid, freePort, spawnChild, stopChild, withTimeout, type Child } from './processes.ts';
 
-export type VariantName = 'direct' | 'floor' | 'proxy-off' | 'proxy-on';
+export type VariantName = 'direct' | 'floor' | 'node-relay' | 'proxy-off' | 'proxy-on';
 
-export const VARIANTS: readonly VariantName[] = ['direct', 'floor', 'proxy-off', 'proxy-on'];
+export const VARIANTS: readonly VariantName[] = ['direct', 'floor', 'node-relay', 'proxy-off', 'proxy-on'];
 
 export const VARIANT_LABELS: Record<VariantName, string> = {
   'direct': 'direct',
   'floor': 'floor (socat relay)',
+  'node-relay': 'Node relay (reference)',
   'proxy-off': 'proxy, tracing off',
   'proxy-on': 'proxy, tracing on',
 };
@@ -25,6 +28,7 @@ export const LAYER = path.join(ROOT, 'dist/layer');
 export const LAUNCHER = path.join(LAYER, 'extensions/lambda-trace-proxy');
 export const LAYER_NODE = path.join(LAYER, 'lambda-trace-proxy/bin/node');
 export const BUNDLE = path.join(LAYER, 'lambda-trace-proxy/extension.cjs');
+const NODE_RELAY = path.join(ROOT, 'test/bench/node-relay.cjs');
 
 /** socat's buffer: 256 KiB per read, so a large body crosses the relay in few syscalls. */
 const RELAY_BUFFER = 262144;
@@ -66,6 +70,15 @@ export async function startEnvironment(variant: VariantName, options: Environmen
         `TCP:127.0.0.1:${upstream.port},nodelay`,
       ], { PATH: process.env.PATH ?? '/usr/bin:/bin' });
       await withTimeout(waitForListener(port, relay), READY_TIMEOUT_MS, 'socat to listen');
+      return {
+        variant, upstream, runtimePort: port, extensionPid: undefined,
+        close: async () => { await stopChild(relay, 0); await upstream.close(); },
+      };
+    }
+    case 'node-relay': {
+      const port = await freePort();
+      const relay = spawnChild('node-relay', LAYER_NODE, [NODE_RELAY, String(port), String(upstream.port)], { PATH: process.env.PATH ?? '/usr/bin:/bin' });
+      await withTimeout(waitForListener(port, relay), READY_TIMEOUT_MS, 'the Node relay to listen');
       return {
         variant, upstream, runtimePort: port, extensionPid: undefined,
         close: async () => { await stopChild(relay, 0); await upstream.close(); },

@@ -13,8 +13,9 @@ async function oneInvocation(env: Awaited<ReturnType<typeof startWithProxy>>, pa
   const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
   const posted = await respond(env.proxy, id, Buffer.from(payload));
   const result = await invoked;
-  const freeze = await env.sandbox.waitForEvent('freeze', { match: (e) => e.at >= result.endedAt, timeoutMs: 10_000 });
-  return { got, posted, result, id, flushMs: freeze.at - result.endedAt };
+  // The extension asks for its next event (and so lets Lambda freeze us) only once the flush is over.
+  const nextEvent = await env.sandbox.waitForRequest((r) => r.url.endsWith('/extension/event/next') && r.at >= result.endedAt, { timeoutMs: 10_000 });
+  return { got, posted, result, id, flushMs: nextEvent.at - result.endedAt };
 }
 
 for (const [fault, arrange] of [

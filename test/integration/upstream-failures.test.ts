@@ -55,8 +55,11 @@ test('a runtime that sends garbage or hangs up mid-body does not take the proxy 
     const [host, port] = env.proxy.split(':');
     // Not HTTP at all.
     const garbage = net.connect(Number(port), host);
+    const answer: Buffer[] = [];
+    garbage.on('data', (c: Buffer) => answer.push(c));
     garbage.end('\x00\x01 this is not HTTP\r\n\r\n');
     await new Promise((r) => garbage.on('close', r));
+    assert.match(Buffer.concat(answer).toString(), /^HTTP\/1\.1 400 /);
     // A post announcing 1000 bytes that stops after 10.
     const invoked = env.sandbox.invoke('{}');
     const id = raw((await next(env.proxy)).rawHeaders, 'lambda-runtime-aws-request-id')!;
