@@ -13,7 +13,7 @@ SOURCES := $(shell find src -name '*.ts') package.json
 export npm_config_nodedir := $(CURDIR)/node_modules/node-linux-$(ARCH)
 export PATH := $(dir $(NODE)):$(PATH)
 
-.PHONY: build deps typecheck test test-runtimes unit integration demo bench e2e layer clean
+.PHONY: build deps typecheck test test-runtimes collector unit integration demo bench e2e layer clean
 
 deps: node_modules/.deps-installed
 node_modules/.deps-installed: package.json package-lock.json
@@ -46,6 +46,10 @@ $(LAYER)/wrapper-script.sh: wrapper-script.sh
 test-runtimes: node_modules/.deps-installed
 	test/runtimes/install.sh
 
+# A real OpenTelemetry Collector, to validate collector-config/ (built from the Go module proxy, cached).
+collector: 
+	test/e2e/install-tools.sh otelcol
+
 typecheck: node_modules/.deps-installed
 	node_modules/.bin/tsc -p tsconfig.json
 
@@ -55,7 +59,7 @@ unit: node_modules/.deps-installed
 integration: build test-runtimes
 	$(NODE) --test --test-reporter=spec --test-concurrency=2 'test/integration/**/*.test.ts'
 
-test: typecheck build test-runtimes
+test: typecheck build test-runtimes collector
 	$(NODE) --test --test-reporter=spec --test-concurrency=2 'test/**/*.test.ts'
 
 demo: build test-runtimes

