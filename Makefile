@@ -59,8 +59,13 @@ unit: node_modules/.deps-installed
 integration: build test-runtimes
 	$(NODE) --test --test-reporter=spec --test-concurrency=2 'test/integration/**/*.test.ts'
 
+# Every test but the end-to-end ones (make e2e), which build and run heavier tools.
+TESTS := 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' 'test/support/**/*.test.ts' \
+  'test/runtimes/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/layer/**/*.test.ts' \
+  test/e2e/collector-configs.test.ts
+
 test: typecheck build test-runtimes collector
-	$(NODE) --test --test-reporter=spec --test-concurrency=2 'test/**/*.test.ts'
+	$(NODE) --test --test-reporter=spec --test-concurrency=2 $(TESTS)
 
 demo: build test-runtimes
 	$(NODE) test/demo/demo.ts

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Upstream } from './upstream.ts';
 import { BARE_HTTP_SERVER, MINIMAL_EXTENSION } from './startup.ts';
-import { extensionEnv, LAYER_NODE, waitForListener } from './variants.ts';
+import { baseEnv, extensionEnv, LAYER_NODE, waitForListener } from './variants.ts';
 import { freePort, readMemory, spawnChild, stopChild, withTimeout } from './processes.ts';
 import { median } from './stats.ts';
 
@@ -38,7 +38,7 @@ export interface Yardstick {
 /** A bare node:http server listening on loopback, same Node binary as the layer. */
 export async function startBareServer(): Promise<Yardstick> {
   const port = await freePort();
-  const child = spawnChild('bare-http-server', LAYER_NODE, [BARE_HTTP_SERVER, String(port)], { PATH: process.env.PATH ?? '/usr/bin:/bin' });
+  const child = spawnChild('bare-http-server', LAYER_NODE, [BARE_HTTP_SERVER, String(port)], baseEnv());
   await withTimeout(waitForListener(port, child), 10_000, 'the bare HTTP server to listen');
   return { pid: child.pid, close: async () => { await stopChild(child, 0); } };
 }

@@ -62,28 +62,14 @@ export async function startEnvironment(variant: VariantName, options: Environmen
   switch (variant) {
     case 'direct':
       return { variant, upstream, runtimePort: upstream.port, extensionPid: undefined, close: () => upstream.close() };
-    case 'floor': {
-      const port = await freePort();
-      const relay = spawnChild('socat', 'socat', [
+    case 'floor':
+      return startRelay(variant, upstream, (port) => ['socat', [
         '-b', String(RELAY_BUFFER),
         `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,nodelay`,
         `TCP:127.0.0.1:${upstream.port},nodelay`,
-      ], { PATH: process.env.PATH ?? '/usr/bin:/bin' });
-      await withTimeout(waitForListener(port, relay), READY_TIMEOUT_MS, 'socat to listen');
-      return {
-        variant, upstream, runtimePort: port, extensionPid: undefined,
-        close: async () => { await stopChild(relay, 0); await upstream.close(); },
-      };
-    }
-    case 'node-relay': {
-      const port = await freePort();
-      const relay = spawnChild('node-relay', LAYER_NODE, [NODE_RELAY, String(port), String(upstream.port)], { PATH: process.env.PATH ?? '/usr/bin:/bin' });
-      await withTimeout(waitForListener(port, relay), READY_TIMEOUT_MS, 'the Node relay to listen');
-      return {
-        variant, upstream, runtimePort: port, extensionPid: undefined,
-        close: async () => { await stopChild(relay, 0); await upstream.close(); },
-      };
-    }
+      ]]);
+    case 'node-relay':
+      return startRelay(variant, upstream, (port) => [LAYER_NODE, [NODE_RELAY, String(port), String(upstream.port)]]);
     case 'proxy-off':
     case 'proxy-on': {
       const port = await freePort();
@@ -107,10 +93,27 @@ export async function startEnvironment(variant: VariantName, options: Environmen
   }
 }
 
+/** A relay process between the runtime and the upstream; `command` gets the port it must listen on. */
+async function startRelay(variant: VariantName, upstream: Upstream, command: (port: number) => [string, string[]]): Promise<Environment> {
+  const port = await freePort();
+  const [file, args] = command(port);
+  const relay = spawnChild(variant, file, args, baseEnv());
+  await withTimeout(waitForListener(port, relay), READY_TIMEOUT_MS, `${variant} to listen`);
+  return {
+    variant, upstream, runtimePort: port, extensionPid: undefined,
+    close: async () => { await stopChild(relay, 0); await upstream.close(); },
+  };
+}
+
+/** Only PATH: nothing of the benchmark's own environment (NODE_OPTIONS…) leaks into what it times. */
+export function baseEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+}
+
 /** The environment Lambda gives an extension, with only what the benchmark varies added. */
 export function extensionEnv(runtimeApi: string, listenerPort: number, tracing: { endpoint: string } | undefined, managedInstances: boolean): Record<string, string> {
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    ...baseEnv(),
     AWS_LAMBDA_RUNTIME_API: runtimeApi,
     LRAP_LISTENER_PORT: String(listenerPort),
     AWS_LAMBDA_FUNCTION_NAME: 'bench',
