@@ -12,7 +12,8 @@ import type { HostPort } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
 import { classifyRoute, type RuntimeRoute } from './routes.ts';
-import { forwardableHeaders, replaceHeaderValue, trailerPairs } from './headers.ts';
+import { forwardableHeaders, replaceHeaderValue } from './headers.ts';
+import { streamBody } from './stream-body.ts';
 import type { InvocationObserver } from './invocation-observer.ts';
 
 /** Bodies tracing may keep to read an error or a status code; larger ones are forwarded unread. */
@@ -162,18 +163,10 @@ export class RuntimeApiProxy {
         upReq.end();
         return;
       }
-      req.on('data', (chunk: Buffer) => {
+      streamBody(req, upReq, (chunk) => {
         bodyBytes += chunk.length;
         if (keptBody && bodyBytes <= MAX_KEPT_BODY_BYTES) keptBody.push(chunk);
-        if (!upReq.write(chunk)) {
-          req.pause();
-          upReq.once('drain', () => req.resume());
-        }
-      });
-      req.on('end', () => {
-        if (req.rawTrailers.length > 0) upReq.addTrailers(trailerPairs(req.rawTrailers));
-        upReq.end();
-      });
+      }, undefined);
       // The runtime went away mid-post (crash, timeout kill): abandon the upstream request.
       req.on('close', () => {
         if (!req.complete) {
@@ -226,18 +219,9 @@ export class RuntimeApiProxy {
     // Lambda's error answers (413, 403…) say what went wrong: keep them for the span.
     const kept: Buffer[] | undefined = onDone && status >= 400 ? [] : undefined;
     let keptBytes = 0;
-    upRes.on('data', (chunk: Buffer) => {
-      if (kept && keptBytes < MAX_KEPT_UPSTREAM_ANSWER) { kept.push(chunk); keptBytes += chunk.length; }
-      if (!res.write(chunk)) {
-        upRes.pause();
-        res.once('drain', () => upRes.resume());
-      }
-    });
-    upRes.on('end', () => {
-      if (upRes.rawTrailers.length > 0) res.addTrailers(trailerPairs(upRes.rawTrailers));
-      res.end();
-      onDone?.(status, kept ? Buffer.concat(kept) : undefined);
-    });
+    streamBody(upRes, res, kept && ((chunk) => {
+      if (keptBytes < MAX_KEPT_UPSTREAM_ANSWER) { kept.push(chunk); keptBytes += chunk.length; }
+    }), onDone && (() => onDone(status, kept ? Buffer.concat(kept) : undefined)));
     upRes.on('error', () => res.destroy());
     res.on('close', () => { if (!upRes.complete) upRes.destroy(); });
   }

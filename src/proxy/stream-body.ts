@@ -1,0 +1,28 @@
+// One body, one hop: chunks go on as they arrive (a streamed response reaches
+// Lambda as it is written), with backpressure so a slow reader never makes us
+// buffer, and the trailers follow the last chunk (response streaming reports a
+// mid-stream failure in them; aws-lambda-go announces them on every post).
+
+import type http from 'node:http';
+import { trailerPairs } from './headers.ts';
+
+export function streamBody(
+  from: http.IncomingMessage,
+  to: http.OutgoingMessage,
+  onChunk: ((chunk: Buffer) => void) | undefined,
+  onEnd: (() => void) | undefined,
+): void {
+  const resume = () => from.resume();
+  from.on('data', (chunk: Buffer) => {
+    onChunk?.(chunk);
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', resume);
+    }
+  });
+  from.on('end', () => {
+    if (from.rawTrailers.length > 0) to.addTrailers(trailerPairs(from.rawTrailers));
+    to.end();
+    onEnd?.();
+  });
+}
