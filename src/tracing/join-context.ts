@@ -9,7 +9,7 @@
 // our spans and switch sampling off for every invocation. `xray-lambda` in
 // OTEL_PROPAGATORS means "always follow it", as in the OpenTelemetry SDKs.
 
-import type { Link, SpanContext } from '@opentelemetry/api';
+import { TraceFlags, type Link, type SpanContext } from '@opentelemetry/api';
 import type { Propagator } from './settings.ts';
 import type { TraceCarrier, TriggerInfo } from './triggers.ts';
 import { extractW3CContext, parseXrayHeader, xrayParentContext } from './trace-context.ts';
@@ -37,7 +37,7 @@ export function joinIncomingContext(
   if (lambdaTraceHeader !== undefined) {
     const header = parseXrayHeader(lambdaTraceHeader);
     const follow = propagators.has('xray-lambda') || (propagators.has('xray') && header?.sampled === true);
-    const parent = follow ? xrayParentContext(lambdaTraceHeader) : undefined;
+    const parent = follow ? xrayParent(lambdaTraceHeader) : undefined;
     if (parent) return { parent, parentSource: 'lambda-trace-header', links };
   }
   return { parent: undefined, parentSource: undefined, links };
@@ -51,7 +51,18 @@ function contextFrom(carrier: TraceCarrier, propagators: ReadonlySet<Propagator>
   if (propagators.has('xray') || propagators.has('xray-lambda')) {
     // A repeated header (REST multi-value maps) counts by its last value, as API Gateway's `headers` map does.
     const values = carrier['x-amzn-trace-id'];
-    return xrayParentContext(values?.[values.length - 1]);
+    return xrayParent(values?.[values.length - 1]);
   }
   return undefined;
+}
+
+/**
+ * `Sampled=?` (or no Sampled) means the caller deferred the decision to us: the
+ * parent counts as sampled, so that our sampler's default (parent-based, on)
+ * records the invocation instead of a parent-based "off" dropping it.
+ */
+function xrayParent(header: string | undefined): SpanContext | undefined {
+  const parent = xrayParentContext(header);
+  if (parent && parseXrayHeader(header)?.sampled === undefined) return { ...parent, traceFlags: TraceFlags.SAMPLED };
+  return parent;
 }
