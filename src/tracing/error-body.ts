@@ -4,8 +4,10 @@
 // Rule: the documented body is `{errorMessage, errorType, stackTrace: [string]}`, but real runtime
 // clients differ (shared README §1): Node's RIC sends `trace: [lines]`, aws-lambda-go sends
 // `stackTrace: [{path, line, label}]`, Python strings end in newlines, Rust sends `{errorType,
-// errorMessage}` only. The `Lambda-Runtime-Function-Error-Type` header (or trailer) wins for the
-// type: Lambda itself uses it, and uses it alone when the body is missing or unreadable. Bodies
+// errorMessage}` only. The body's `errorType` wins for the type: it is the exception's class, while
+// the `Lambda-Runtime-Function-Error-Type` header is often a fixed category (Java's RIC sends
+// `Runtime.UserException` for every exception, Rust `unhandled`; seen on the wire in test/e2e). The
+// header is the type only when the body has none (missing, unreadable, or not JSON). Bodies
 // above MAX_ERROR_BODY_BYTES are not parsed. Never throws: unreadable input gives fewer fields.
 
 import { asJsonObject, asNonEmptyString } from './json-scan.ts';
@@ -29,7 +31,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  */
 export function parseErrorBody(body: Buffer | readonly Buffer[] | undefined, errorTypeHeader: string | undefined): ParsedError {
   const fromBody = parseErrorJson(boundedBytes(body));
-  const type = asNonEmptyString(errorTypeHeader?.trim()) ?? fromBody.type;
+  const type = fromBody.type ?? asNonEmptyString(errorTypeHeader?.trim());
   return withoutMissing({ type, message: fromBody.message, stack: fromBody.stack });
 }
 

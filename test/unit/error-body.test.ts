@@ -79,9 +79,14 @@ describe('error bodies of the real runtime clients', () => {
     });
   });
 
-  it('reads the Rust Diagnostic, and the fixed header type wins over its errorType', () => {
+  it('reads the Rust Diagnostic: its errorType wins over the fixed header category', () => {
     const error = body({ errorType: 'alloc::string::String', errorMessage: 'bad input' });
-    assert.deepEqual(parseErrorBody(error, 'unhandled'), { type: 'unhandled', message: 'bad input' });
+    assert.deepEqual(parseErrorBody(error, 'unhandled'), { type: 'alloc::string::String', message: 'bad input' });
+  });
+
+  it('names the Java exception class, not the Runtime.UserException category of the header', () => {
+    const error = body({ errorMessage: 'no order', errorType: 'e2e.Handlers$OrderException', stackTrace: ['e2e.Handlers.handle(Handlers.java:12)'] });
+    assert.equal(parseErrorBody(error, 'Runtime.UserException').type, 'e2e.Handlers$OrderException');
   });
 
   it('keeps a stack sent as one string', () => {
@@ -144,12 +149,16 @@ describe('error trailers of a streamed response', () => {
     assert.equal(decodeErrorBodyTrailer(undefined), undefined);
   });
 
-  it('reads type, message and stack from both trailers, the type trailer winning', () => {
+  it('reads type, message and stack from both trailers, the body\'s own type winning over the category', () => {
     assert.deepEqual(parseStreamErrorTrailers('Runtime.TruncatedResponse', errorJson.toString('base64')), {
-      type: 'Runtime.TruncatedResponse',
+      type: 'Runtime.StreamError',
       message: 'socket hang up',
       stack: 'at write',
     });
+  });
+
+  it('reads the type trailer alone when the body trailer has none', () => {
+    assert.equal(parseStreamErrorTrailers('Runtime.TruncatedResponse', undefined)?.type, 'Runtime.TruncatedResponse');
   });
 
   it('reads the body trailer alone', () => {
