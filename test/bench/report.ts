@@ -68,6 +68,8 @@ export interface Results {
   readonly durationS: number;
   readonly command: string;
   readonly machine: Machine;
+  /** 1-minute load average before and after: other work on the machine shows here. */
+  readonly load: { readonly start: number; readonly end: number };
   readonly latency: readonly LatencyRow[];
   readonly memory: readonly MemoryRow[];
   readonly streaming: readonly StreamRow[];
@@ -160,7 +162,8 @@ export function renderReport(results: Results, chartPath: string): { markdown: s
     '',
     `Written by \`${results.command}\` (test/bench/bench.ts) on ${results.date.toISOString().replace(/\.\d+Z$/, 'Z')}, in ${Math.round(results.durationS)} s${p.quick ? ' (quick smoke run: too few cycles for stable p99s)' : ''}.`,
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}; Node ${m.node} (the layer's binary, also running the benchmark); socat ${m.socat}.`,
-    'Everything runs on loopback (127.0.0.1): upstream, runtime client and collector in the benchmark process, the extension and socat in their own.',
+    `Load average (1 min) ${results.load.start.toFixed(2)} at the start, ${results.load.end.toFixed(2)} at the end (the run itself keeps about 1.5 cores busy; more means other work shared the machine).`,
+    'Everything runs on loopback (127.0.0.1): upstream, runtime client and collector in the benchmark process, the extension and the relays in their own.',
   ];
   const sections: [string, string[]][] = [
     ['Targets', targetTable(targets)],
