@@ -17,6 +17,8 @@ import { runLifecycle, type LifecycleHooks } from './lifecycle.ts';
 import { HELP_TEXT } from './help.ts';
 
 declare const LRAP_VERSION: string;
+declare const LRAP_TRACING_MODULE: string;
+const TRACING_MODULE = typeof LRAP_TRACING_MODULE === 'string' ? LRAP_TRACING_MODULE : './tracing/start-tracing.ts';
 const VERSION = typeof LRAP_VERSION === 'string' ? LRAP_VERSION : 'dev';
 const DEFAULT_NAME = 'lambda-trace-proxy';
 
@@ -52,21 +54,26 @@ async function main(argv: readonly string[]): Promise<number> {
   log = createLogger(config.logLevel);
 
   const proxy = new RuntimeApiProxy(config.upstream, log);
-  try {
-    await proxy.listen(config.listenerPort);
-  } catch (err) {
+  // The port is bound before the register request can leave (listen binds on
+  // the next tick, the request waits for its connection), and the two overlap:
+  // measured ~3.5 ms less to register than awaiting one after the other.
+  const listening = proxy.listen(config.listenerPort).then(() => undefined, (err: unknown) => err);
+  const registering = client.register(extensionName, config.managedInstances ? ['SHUTDOWN'] : ['INVOKE', 'SHUTDOWN']);
+  const listenFailure = await listening;
+  if (listenFailure !== undefined) {
+    await registering.catch(() => undefined);
     const listenError = new ListenError(
-      `cannot listen on 127.0.0.1:${config.listenerPort} (${describeError(err)}): another process or extension uses that port; set LRAP_LISTENER_PORT to a free one and point the wrapper at it.`, err);
+      `cannot listen on 127.0.0.1:${config.listenerPort} (${describeError(listenFailure)}): another process or extension uses that port; set LRAP_LISTENER_PORT to a free one and point the wrapper at it.`, listenFailure);
     return failInit(client, extensionName, listenError, log);
   }
-
-  const registration = await client.register(extensionName, config.managedInstances ? ['SHUTDOWN'] : ['INVOKE', 'SHUTDOWN']);
+  const registration = await registering;
   log.debug('registered', { code: 'LRAP_REGISTERED', msSinceStart: Math.round(performance.now()) });
 
   let hooks: LifecycleHooks | undefined;
   if (!/^true$/i.test(env.OTEL_SDK_DISABLED?.trim() ?? '')) {
     try {
-      const { startTracing } = await import('./tracing/start-tracing.ts');
+      // A file of its own in the layer (see Makefile): compiling it is only paid now, after register.
+      const { startTracing } = await import(TRACING_MODULE) as typeof import('./tracing/start-tracing.ts');
       const tracing = await startTracing({ env, config, registration, log });
       if (tracing) {
         proxy.setObserver(guardObserver(tracing.observer, log));

@@ -182,16 +182,16 @@ export class RuntimeApiProxy {
   /** An event for the runtime: read whole so tracing can join and inject, then sent with a fresh Content-Length. */
   #relayEvent(upRes: http.IncomingMessage, res: http.ServerResponse, observer: InvocationObserver): void {
     const receivedAt = performance.now();
-    const chunks: Buffer[] = [];
-    upRes.on('data', (c: Buffer) => chunks.push(c));
+    const body = new EventBody(upRes.headers['content-length']);
+    upRes.on('data', (c: Buffer) => body.add(c));
     upRes.on('error', () => res.destroy());
     upRes.on('end', () => {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const event = body.bytes();
       const requestId = upRes.headers['lambda-runtime-aws-request-id'];
       const rewrite = typeof requestId === 'string'
-        ? observer.onInvocationEvent({ requestId, headers: upRes.headers, body, receivedAt })
+        ? observer.onInvocationEvent({ requestId, headers: upRes.headers, body: event, receivedAt })
         : undefined;
-      const out = rewrite?.body ?? body;
+      const out = rewrite?.body ?? event;
       const headers = forwardableHeaders(upRes.rawHeaders);
       if (rewrite?.traceIdHeader !== undefined) replaceHeaderValue(headers, 'lambda-runtime-trace-id', rewrite.traceIdHeader);
       if (!replaceHeaderValue(headers, 'content-length', String(out.length))) headers.push('Content-Length', String(out.length));
@@ -251,3 +251,37 @@ export class RuntimeApiProxy {
   }
 }
 
+
+/**
+ * An event read whole. With a Content-Length (Lambda sends one) the chunks are
+ * copied once into a buffer of that size as they arrive, instead of being kept
+ * and concatenated at the end: at 6 MB that is one copy and ~100 fewer live
+ * chunks for the garbage collector (make bench, test/bench/profile.ts).
+ */
+class EventBody {
+  readonly #chunks: Buffer[] = [];
+  #buffer: Buffer | undefined;
+  #length = 0;
+
+  constructor(contentLength: string | undefined) {
+    const size = contentLength === undefined ? NaN : Number(contentLength);
+    if (Number.isSafeInteger(size) && size > 0 && size <= MAX_KEPT_BODY_BYTES) this.#buffer = Buffer.allocUnsafe(size);
+  }
+
+  add(chunk: Buffer): void {
+    if (this.#buffer && this.#length + chunk.length <= this.#buffer.length) {
+      chunk.copy(this.#buffer, this.#length);
+    } else {
+      // More than announced (or no announcement): fall back to keeping chunks.
+      if (this.#buffer) this.#chunks.push(this.#buffer.subarray(0, this.#length));
+      this.#buffer = undefined;
+      this.#chunks.push(chunk);
+    }
+    this.#length += chunk.length;
+  }
+
+  bytes(): Buffer {
+    if (this.#buffer) return this.#buffer.subarray(0, this.#length);
+    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+  }
+}

@@ -12,12 +12,22 @@ import type { FlushMode } from './settings.ts';
 
 export type FlushOutcome = 'flushed' | 'timed-out' | 'failed' | 'skipped';
 
+/**
+ * After a flush fails or times out, the collector is presumed down or slow: for
+ * this long invocations stop waiting for exports, which go on in the background
+ * (and at SHUTDOWN, with the full budget). A dead collector would otherwise cost
+ * every invocation the whole flush timeout (measured: 2 s each, make bench).
+ */
+const UNHEALTHY_BACKOFF_MS = 30_000;
+
 export class SpanFlusher {
   readonly #processor: SpanProcessor;
   readonly #mode: FlushMode;
   readonly #maxFlushMs: number;
   readonly #log: Logger;
   #lastFlushAt = performance.now();
+  #unhealthyUntil = 0;
+  #background: Promise<unknown> | undefined;
 
   constructor(processor: SpanProcessor, mode: FlushMode, maxFlushMs: number, log: Logger) {
     this.#processor = processor;
@@ -28,6 +38,10 @@ export class SpanFlusher {
 
   /** After an invocation ended, before the extension asks for the next event. */
   afterInvocation(deadline: number): Promise<FlushOutcome> {
+    if (this.#mode.kind !== 'shutdown' && performance.now() < this.#unhealthyUntil) {
+      this.#flushInBackground();
+      return Promise.resolve('skipped');
+    }
     switch (this.#mode.kind) {
       case 'end':
         return this.flush(deadline);
@@ -36,6 +50,15 @@ export class SpanFlusher {
       case 'shutdown':
         return Promise.resolve('skipped');
     }
+  }
+
+  /** While the collector is unwell: export without holding the invocation, one export at a time. */
+  #flushInBackground(): void {
+    if (this.#background) return;
+    this.#background = this.#processor.forceFlush().then(
+      () => { this.#unhealthyUntil = 0; this.#log.info('the collector accepts spans again', { code: 'LRAP_COLLECTOR_HEALTHY' }); },
+      () => { this.#unhealthyUntil = performance.now() + UNHEALTHY_BACKOFF_MS; },
+    ).finally(() => { this.#background = undefined; });
   }
 
   /** Exports everything queued, giving up at `deadline` (performance.now() time) or after the flush timeout. */
@@ -59,6 +82,16 @@ export class SpanFlusher {
       timeout,
     ]);
     clearTimeout(timer);
+    if (outcome === 'timed-out' || outcome === 'failed') {
+      if (this.#unhealthyUntil === 0) {
+        this.#log.warn('the collector is failing; invocations stop waiting for exports for a while', {
+          code: 'LRAP_COLLECTOR_UNHEALTHY', backoffMs: UNHEALTHY_BACKOFF_MS,
+        });
+      }
+      this.#unhealthyUntil = performance.now() + UNHEALTHY_BACKOFF_MS;
+    } else {
+      this.#unhealthyUntil = 0;
+    }
     if (outcome === 'timed-out') {
       this.#log.warn('span export did not finish in time; going on without it', {
         code: 'LRAP_FLUSH_TIMEOUT', budgetMs: Math.round(budget),
