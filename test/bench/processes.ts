@@ -5,7 +5,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 
 export interface Child {
   readonly name: string;
@@ -60,14 +59,7 @@ export function killAllChildren(): void {
 
 process.on('exit', killAllChildren);
 
-/** A loopback port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../support/free-port.ts';
 
 export interface MemoryFigures {
   /** Resident set size now, bytes. */

@@ -3,7 +3,6 @@
 // runtime that speaks raw HTTP to the proxy so tests control every byte.
 
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
@@ -19,14 +18,8 @@ if (!existsSync(path.join(LAYER, 'extensions/lambda-trace-proxy'))) {
   throw new Error(`${LAYER} has no built extension: run \`make build\` first (make test does).`);
 }
 
-/** A port nobody listens on right now (the proxy needs a fixed one: the wrapper reads it from the env). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../support/free-port.ts';
+import { freePort } from '../support/free-port.ts';
 
 export interface ProxiedSandbox {
   readonly sandbox: LambdaSandbox;
