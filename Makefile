@@ -90,9 +90,9 @@ bench: build
 # ---------------------------------------------------------------------------
 # Lambda layers. `make layer` writes three zips, each with
 # extensions/lambda-trace-proxy (src/launcher.sh) and wrapper-script.sh:
-#   lambda-trace-proxy-x86_64.zip, -arm64.zip  standalone: the bundle and its own
+#   lambda-trace-proxy-x86_64.zip, -arm64.zip  standalone: the bundles and their own
 #       stripped Node (npm's node-linux-<arch>), for every AL2023-based runtime;
-#   lambda-trace-proxy-node.zip  slim: the bundle alone, run by the function's
+#   lambda-trace-proxy-node.zip  slim: the bundles alone, run by the function's
 #       own Node (nodejs22.x, nodejs24.x), for either architecture.
 # Reproducible: same inputs, same bytes (fixed timestamps and modes, sorted
 # entries, no extra attributes; test/layer/reproducible-layers.test.ts).
@@ -143,24 +143,30 @@ $(LAYER_STAGE)/node-%: $(NODE_TARBALLS)/node-linux-%.tgz
 	tar -xzf $< -O package/bin/node > $@.tmp
 	$(STRIP) --strip-all $@.tmp -o $@.stripped && rm $@.tmp && mv $@.stripped $@
 
+# Node's licence and those of what it embeds (V8, OpenSSL, ICU…): it goes wherever the binary goes.
+$(LAYER_STAGE)/node-%.LICENSE: $(NODE_TARBALLS)/node-linux-%.tgz
+	@mkdir -p $(@D)
+	tar -xzf $< -O package/LICENSE > $@
+
 # $(1): Lambda architecture, $(2): npm's name for it.
 define standalone_layer
-$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(BUNDLE) src/launcher.sh wrapper-script.sh
+$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/node-$(2).LICENSE $(BUNDLE) $(TRACING_BUNDLE) src/launcher.sh wrapper-script.sh
 	rm -rf $(LAYER_STAGE)/$(1) && mkdir -p $(LAYER_STAGE)/$(1)/extensions $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin
 	install -m 0755 src/launcher.sh $(LAYER_STAGE)/$(1)/extensions/lambda-trace-proxy
 	install -m 0755 wrapper-script.sh $(LAYER_STAGE)/$(1)/wrapper-script.sh
-	install -m 0644 $(BUNDLE) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/extension.cjs
+	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/
 	install -m 0755 $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/node
+	install -m 0644 $(LAYER_STAGE)/node-$(2).LICENSE $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/LICENSE
 	$$(call zip_layer,$(LAYER_STAGE)/$(1),$$@)
 endef
 $(eval $(call standalone_layer,x86_64,x64))
 $(eval $(call standalone_layer,arm64,arm64))
 
-$(LAYER_OUT)/lambda-trace-proxy-node.zip: $(BUNDLE) src/launcher.sh wrapper-script.sh
+$(LAYER_OUT)/lambda-trace-proxy-node.zip: $(BUNDLE) $(TRACING_BUNDLE) src/launcher.sh wrapper-script.sh
 	rm -rf $(LAYER_STAGE)/node && mkdir -p $(LAYER_STAGE)/node/extensions $(LAYER_STAGE)/node/lambda-trace-proxy
 	install -m 0755 src/launcher.sh $(LAYER_STAGE)/node/extensions/lambda-trace-proxy
 	install -m 0755 wrapper-script.sh $(LAYER_STAGE)/node/wrapper-script.sh
-	install -m 0644 $(BUNDLE) $(LAYER_STAGE)/node/lambda-trace-proxy/extension.cjs
+	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(LAYER_STAGE)/node/lambda-trace-proxy/
 	$(call zip_layer,$(LAYER_STAGE)/node,$@)
 
 # $(1): staging directory, $(2): zip. Entries sorted bytewise, directories
@@ -177,10 +183,10 @@ endef
 # Standalone layers: the AL2023-based runtimes (npm's Node needs glibc 2.28;
 # Amazon Linux 2 has 2.26). At most 15 runtimes per layer version.
 LAYER_NAME ?= lambda-trace-proxy
-STANDALONE_RUNTIMES := provided.al2023 python3.12 python3.13 python3.14 java21 java25 dotnet8 dotnet10 ruby3.3 ruby3.4 nodejs20.x nodejs22.x nodejs24.x
+STANDALONE_RUNTIMES := provided.al2023 python3.12 python3.13 python3.14 java21 java25 dotnet8 dotnet10 ruby3.3 ruby3.4 ruby4.0 nodejs20.x nodejs22.x nodejs24.x
 SLIM_RUNTIMES := nodejs22.x nodejs24.x
 PACKAGE_VERSION = $(shell $(NODE) -p 'require("./package.json").version')
-publish: layer
+publish: $(LAYER_ZIPS)
 	@run() { if [ -n "$(DRY_RUN)" ]; then printf '%q ' "$$@" | sed 's/ $$//'; echo; else "$$@"; fi; }; \
 	for arch in x86_64 arm64; do \
 	  run aws lambda publish-layer-version --layer-name $(LAYER_NAME)-$$arch \

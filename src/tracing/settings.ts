@@ -54,7 +54,7 @@ export function parseTracingSettings(env: Env): TracingSettings {
   };
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
+export function nonEmpty(value: string | undefined): string | undefined {
   const v = value?.trim();
   return v ? v : undefined;
 }
@@ -108,8 +108,13 @@ function parseFlush(raw: string | undefined, managedInstances: boolean): FlushMo
 }
 
 function parseBoolean(raw: string | undefined, name: string, fallback: boolean): boolean {
+  return parseOptionalBoolean(raw, name) ?? fallback;
+}
+
+/** true/1, false/0, or undefined when unset. */
+export function parseOptionalBoolean(raw: string | undefined, name: string): boolean | undefined {
   const v = nonEmpty(raw)?.toLowerCase();
-  if (v === undefined) return fallback;
+  if (v === undefined) return undefined;
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
   throw new TracingConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}.`);

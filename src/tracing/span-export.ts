@@ -7,9 +7,22 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
 import type { TracingSettings } from './settings.ts';
+import { parseSigV4Settings } from './sigv4-settings.ts';
 
-/** Loads only the exporter that is used: each pulls its own serializer. */
-export async function createOtlpExporter(protocol: TracingSettings['protocol']): Promise<SpanExporter> {
+/**
+ * Loads only the exporter that is used: each pulls its own serializer. Exports
+ * to X-Ray's OTLP endpoint (or with LRAP_XRAY_SIGV4=true) are SigV4-signed by
+ * an exporter of ours, whose code is loaded only then.
+ */
+export async function createOtlpExporter(
+  protocol: TracingSettings['protocol'],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<SpanExporter> {
+  const sigV4 = parseSigV4Settings(env);
+  if (sigV4) {
+    const { createSigV4Exporter } = await import('./sigv4-signing.ts');
+    return createSigV4Exporter(protocol, sigV4);
+  }
   if (protocol === 'http/json') {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
     return new OTLPTraceExporter();
@@ -24,6 +37,8 @@ export class ReportingExporter implements SpanExporter {
   readonly #log: Logger;
   exported = 0;
   dropped = 0;
+  /** One warning per outage, not one per export: the rest go to debug until an export succeeds. */
+  #failing = false;
 
   constructor(inner: SpanExporter, log: Logger) {
     this.#inner = inner;
@@ -34,12 +49,14 @@ export class ReportingExporter implements SpanExporter {
     this.#inner.export(spans, (result) => {
       if (result.code === 0) {
         this.exported += spans.length;
+        this.#failing = false;
         this.#log.debug('spans exported', { code: 'LRAP_EXPORTED', spans: spans.length });
       } else {
         this.dropped += spans.length;
-        this.#log.warn('span export failed; these spans are dropped', {
-          code: 'LRAP_EXPORT_FAILED', spans: spans.length, error: result.error ? describeError(result.error) : 'unknown',
+        (this.#failing ? this.#log.debug : this.#log.warn)('span export failed; these spans are dropped', {
+          code: 'LRAP_EXPORT_FAILED', spans: spans.length, droppedSoFar: this.dropped, error: result.error ? describeError(result.error) : 'unknown',
         });
+        this.#failing = true;
       }
       resultCallback(result);
     });

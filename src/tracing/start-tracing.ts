@@ -38,8 +38,10 @@ const INVOKE_DEADLINE_MARGIN_MS = 20;
 
 export async function startTracing({ env, config, registration, log }: StartTracingInput): Promise<Tracing | undefined> {
   let settings;
+  let otlpExporter;
   try {
     settings = parseTracingSettings(env);
+    otlpExporter = await createOtlpExporter(settings.protocol, env);
   } catch (err) {
     if (!(err instanceof TracingConfigError)) throw err;
     log.warn(`${err.message} Tracing is off; the proxy forwards only.`, { code: err.code });
@@ -51,7 +53,7 @@ export async function startTracing({ env, config, registration, log }: StartTrac
   const instance = new Promise<string | undefined>((resolve) => { settleInstance = resolve; });
   const instanceFile = instanceFilePath(config.listenerPort);
 
-  const exporter = new ReportingExporter(await createOtlpExporter(settings.protocol), log);
+  const exporter = new ReportingExporter(otlpExporter, log);
   const processor = new BatchSpanProcessor({
     exporter,
     maxQueueSize: settings.maxQueueSize,
