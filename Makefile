@@ -38,9 +38,12 @@ $(TRACING_BUNDLE): node_modules/.deps-installed $(SOURCES)
 	$(ESBUILD) src/tracing/start-tracing.ts $(ESBUILD_FLAGS) \
 	  --define:LRAP_VERSION='"$(shell $(NODE) -p 'require("./package.json").version')"' --outfile=$@
 
+# Stripped as in the standalone zip of this architecture, so that every
+# integration test runs the very binary the layer ships.
 $(LAYER)/lambda-trace-proxy/bin/node: node_modules/.deps-installed
 	@mkdir -p $(dir $@)
-	cp -f $(NODE) $@
+	@test -n "$(STRIP)" || { echo "llvm-strip is needed (Debian: apt-get install llvm)" >&2; exit 1; }
+	$(STRIP) --strip-all $(NODE) -o $@
 
 $(LAYER)/extensions/lambda-trace-proxy: src/launcher.sh
 	@mkdir -p $(dir $@)
