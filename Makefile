@@ -9,6 +9,7 @@ ESBUILD := node_modules/.bin/esbuild
 LAYER := dist/layer
 BUNDLE := $(LAYER)/lambda-trace-proxy/extension.cjs
 TRACING_BUNDLE := $(LAYER)/lambda-trace-proxy/tracing.cjs
+NOTICES := $(LAYER)/lambda-trace-proxy/THIRD-PARTY-NOTICES
 ESBUILD_FLAGS := --bundle --platform=node --target=node22 --format=cjs --minify --legal-comments=none --log-level=warning
 SOURCES := $(shell find src -name '*.ts') package.json
 # Native addons (aws-lambda-ric) must compile against the pinned Node, not /usr.
@@ -23,23 +24,27 @@ node_modules/.deps-installed: package.json package-lock.json
 	@test -x $(NODE) || { echo "pinned Node missing at $(NODE): is node-linux-$(ARCH) in optionalDependencies?" >&2; exit 1; }
 	touch $@
 
-build: $(LAYER)/extensions/lambda-trace-proxy $(LAYER)/wrapper-script.sh $(LAYER)/lambda-trace-proxy/bin/node $(BUNDLE) $(TRACING_BUNDLE)
+build: $(LAYER)/extensions/lambda-trace-proxy $(LAYER)/wrapper-script.sh $(LAYER)/lambda-trace-proxy/bin/node $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES)
 
 # Two files: what runs before `register` (16 KB), and tracing, loaded after it.
 # Compiling the OpenTelemetry code up front cost ~3 ms of every cold start (make bench).
 $(BUNDLE): node_modules/.deps-installed $(SOURCES)
 	@mkdir -p $(dir $@)
-	$(ESBUILD) src/main.ts $(ESBUILD_FLAGS) --external:./tracing.cjs \
+	$(ESBUILD) src/main.ts $(ESBUILD_FLAGS) --external:./tracing.cjs --metafile=dist/meta/$(notdir $@).json \
 	  --define:LRAP_VERSION='"$(shell $(NODE) -p 'require("./package.json").version')"' \
 	  --define:LRAP_TRACING_MODULE='"./tracing.cjs"' --outfile=$@
 
 $(TRACING_BUNDLE): node_modules/.deps-installed $(SOURCES)
 	@mkdir -p $(dir $@)
-	$(ESBUILD) src/tracing/start-tracing.ts $(ESBUILD_FLAGS) \
+	$(ESBUILD) src/tracing/start-tracing.ts $(ESBUILD_FLAGS) --metafile=dist/meta/$(notdir $@).json \
 	  --define:LRAP_VERSION='"$(shell $(NODE) -p 'require("./package.json").version')"' --outfile=$@
 
 # Stripped as in the standalone zip of this architecture, so that every
 # integration test runs the very binary the layer ships.
+# The licences of what the bundles contain travel with them.
+$(NOTICES): $(BUNDLE) $(TRACING_BUNDLE)
+	$(NODE) src/build/third-party-notices.ts $@ dist/meta/extension.cjs.json dist/meta/tracing.cjs.json
+
 $(LAYER)/lambda-trace-proxy/bin/node: node_modules/.deps-installed
 	@mkdir -p $(dir $@)
 	@test -n "$(STRIP)" || { echo "llvm-strip is needed (Debian: apt-get install llvm)" >&2; exit 1; }
@@ -153,11 +158,11 @@ $(LAYER_STAGE)/node-%.LICENSE: $(NODE_TARBALLS)/node-linux-%.tgz
 
 # $(1): Lambda architecture, $(2): npm's name for it.
 define standalone_layer
-$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/node-$(2).LICENSE $(BUNDLE) $(TRACING_BUNDLE) src/launcher.sh wrapper-script.sh
+$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/node-$(2).LICENSE $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) src/launcher.sh wrapper-script.sh
 	rm -rf $(LAYER_STAGE)/$(1) && mkdir -p $(LAYER_STAGE)/$(1)/extensions $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin
 	install -m 0755 src/launcher.sh $(LAYER_STAGE)/$(1)/extensions/lambda-trace-proxy
 	install -m 0755 wrapper-script.sh $(LAYER_STAGE)/$(1)/wrapper-script.sh
-	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/
+	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/
 	install -m 0755 $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/node
 	install -m 0644 $(LAYER_STAGE)/node-$(2).LICENSE $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/LICENSE
 	$$(call zip_layer,$(LAYER_STAGE)/$(1),$$@)
@@ -165,11 +170,11 @@ endef
 $(eval $(call standalone_layer,x86_64,x64))
 $(eval $(call standalone_layer,arm64,arm64))
 
-$(LAYER_OUT)/lambda-trace-proxy-node.zip: $(BUNDLE) $(TRACING_BUNDLE) src/launcher.sh wrapper-script.sh
+$(LAYER_OUT)/lambda-trace-proxy-node.zip: $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) src/launcher.sh wrapper-script.sh
 	rm -rf $(LAYER_STAGE)/node && mkdir -p $(LAYER_STAGE)/node/extensions $(LAYER_STAGE)/node/lambda-trace-proxy
 	install -m 0755 src/launcher.sh $(LAYER_STAGE)/node/extensions/lambda-trace-proxy
 	install -m 0755 wrapper-script.sh $(LAYER_STAGE)/node/wrapper-script.sh
-	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(LAYER_STAGE)/node/lambda-trace-proxy/
+	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) $(LAYER_STAGE)/node/lambda-trace-proxy/
 	$(call zip_layer,$(LAYER_STAGE)/node,$@)
 
 # $(1): staging directory, $(2): zip. Entries sorted bytewise, directories

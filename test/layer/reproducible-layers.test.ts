@@ -43,10 +43,10 @@ for (const flavour of FLAVOURS) {
     assert.equal(sha256(again), sha256(ZIPS[flavour]));
   });
 
-  test(`${flavour}: holds the launcher, the wrapper and the bundles (and Node with its licence), sorted, with fixed times and modes`, () => {
+  test(`${flavour}: holds the launcher, the wrapper, the bundles with their licences (and Node with its licence), sorted, with fixed times and modes`, () => {
     const list = entries(ZIPS[flavour]);
     const names = list.map((e) => e.name);
-    const expected = ['extensions/', 'extensions/lambda-trace-proxy', 'lambda-trace-proxy/',
+    const expected = ['extensions/', 'extensions/lambda-trace-proxy', 'lambda-trace-proxy/', 'lambda-trace-proxy/THIRD-PARTY-NOTICES',
       ...(flavour === 'node' ? [] : ['lambda-trace-proxy/bin/', 'lambda-trace-proxy/bin/LICENSE', 'lambda-trace-proxy/bin/node']),
       'lambda-trace-proxy/extension.cjs', 'lambda-trace-proxy/tracing.cjs', 'wrapper-script.sh'];
     assert.deepEqual(names, expected);
@@ -82,3 +82,10 @@ for (const [flavour, machine] of [['x86_64', 'Advanced Micro Devices X86-64'], [
     }
   });
 }
+
+test('the notices name every npm package bundled, with its licence text', () => {
+  const notices = execFileSync('unzip', ['-p', ZIPS.node, 'lambda-trace-proxy/THIRD-PARTY-NOTICES'], { encoding: 'utf8' });
+  for (const pkg of ['@opentelemetry/sdk-trace@', '@opentelemetry/exporter-trace-otlp-proto@', 'aws4@']) assert.ok(notices.includes(pkg), pkg);
+  assert.match(notices, /Apache License\s+Version 2\.0/);
+  assert.match(notices, /Permission is hereby granted, free of charge/); // MIT, aws4
+});
