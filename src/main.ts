@@ -89,7 +89,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /** Registers if need be (init/error needs our identifier), reports the error, and gives the exit code. */
 async function failInit(client: ExtensionsApiClient, name: string, err: unknown, log: Logger): Promise<number> {
-  const errorType = err instanceof ConfigError ? err.lambdaErrorType : 'Extension.ListenerFailed';
+  const errorType = err instanceof ConfigError ? err.lambdaErrorType : err instanceof ListenError ? 'Extension.ListenerFailed' : 'Extension.InitFailed';
   const code = err instanceof ConfigError || err instanceof ListenError ? err.code : 'LRAP_INIT_FAILED';
   const message = describeError(err);
   log.error(message, { code });
