@@ -17,7 +17,8 @@ export interface InvocationEvent {
 
 /** Changes tracing wants in the event the runtime gets. Absent fields stay as they were. */
 export interface EventRewrite {
-  readonly body?: Buffer;
+  /** The new event, whole or as pieces to send one after the other (no concatenation). */
+  readonly body?: Buffer | readonly Buffer[];
   readonly traceIdHeader?: string;
 }
 

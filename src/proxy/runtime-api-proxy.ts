@@ -192,11 +192,18 @@ export class RuntimeApiProxy {
         ? observer.onInvocationEvent({ requestId, headers: upRes.headers, body: event, receivedAt })
         : undefined;
       const out = rewrite?.body ?? event;
+      const length = Buffer.isBuffer(out) ? out.length : out.reduce((n, piece) => n + piece.length, 0);
       const headers = forwardableHeaders(upRes.rawHeaders);
       if (rewrite?.traceIdHeader !== undefined) replaceHeaderValue(headers, 'lambda-runtime-trace-id', rewrite.traceIdHeader);
-      if (!replaceHeaderValue(headers, 'content-length', String(out.length))) headers.push('Content-Length', String(out.length));
+      if (!replaceHeaderValue(headers, 'content-length', String(length))) headers.push('Content-Length', String(length));
       this.#writeHead(res, upRes, headers);
-      res.end(out);
+      if (Buffer.isBuffer(out)) {
+        res.end(out);
+      } else {
+        res.cork(); // One writev for all the pieces.
+        for (const piece of out) res.write(piece);
+        res.end();
+      }
       if (typeof requestId === 'string' && res.socket) this.#watchRuntimeConnection(res.socket, requestId, observer);
     });
   }

@@ -48,6 +48,21 @@ export function injectTraceContext(
   traceparent: string,
   tracestate?: string,
 ): Buffer | undefined {
+  const pieces = injectTraceContextPieces(event, trigger, traceparent, tracestate);
+  return pieces && Buffer.concat(pieces);
+}
+
+/**
+ * The same, as pieces to write one after the other: views of the original event
+ * between the splices, and the spliced text. Writing them (corked) instead of
+ * concatenating saves a copy of a 6 MB event (~3.5 ms p50, test/bench/profile.ts).
+ */
+export function injectTraceContextPieces(
+  event: Buffer,
+  trigger: TriggerInfo,
+  traceparent: string,
+  tracestate?: string,
+): readonly Buffer[] | undefined {
   if (!trigger.httpShaped || parseTraceparent(traceparent) === undefined) return undefined;
   try {
     return spliceTraceHeaders(event, traceparent, tracestate);
@@ -57,7 +72,7 @@ export function injectTraceContext(
   }
 }
 
-function spliceTraceHeaders(event: Buffer, traceparent: string, tracestate: string | undefined): Buffer | undefined {
+function spliceTraceHeaders(event: Buffer, traceparent: string, tracestate: string | undefined): readonly Buffer[] | undefined {
   const root = readRootObject(event, HEADER_MAPS_SHAPE);
   if (root === undefined) return undefined;
   const toWrite: HeaderToWrite[] = [['traceparent', traceparent]];
@@ -110,7 +125,7 @@ function memberText([name, value]: HeaderToWrite, encode: EncodeHeaderValue): st
 }
 
 /** Splices never overlap: each replaces one member's value or inserts after a map's last value. */
-function applySplices(event: Buffer, splices: Splice[]): Buffer {
+function applySplices(event: Buffer, splices: Splice[]): Buffer[] {
   splices.sort((a, b) => a.start - b.start || a.end - b.end);
   const parts: Buffer[] = [];
   let copied = 0;
@@ -119,5 +134,5 @@ function applySplices(event: Buffer, splices: Splice[]): Buffer {
     copied = splice.end;
   }
   parts.push(event.subarray(copied));
-  return Buffer.concat(parts);
+  return parts;
 }

@@ -20,7 +20,7 @@ import type { TracingSettings } from './settings.ts';
 import { classifyTrigger, type TriggerInfo } from './triggers.ts';
 import { joinIncomingContext } from './join-context.ts';
 import { formatTraceparent, parseXrayHeader, rewriteXrayParent } from './trace-context.ts';
-import { injectTraceContext } from './inject-traceparent.ts';
+import { injectTraceContextPieces } from './inject-traceparent.ts';
 import { parseErrorBody, parseStreamErrorTrailers, type ParsedError } from './error-body.ts';
 import { readStatusCode } from './http-response.ts';
 
@@ -96,7 +96,7 @@ export class InvocationTracker implements InvocationObserver {
     // Hand the function our span as its parent, so its own spans join this trace.
     const own = span.spanContext();
     const body = trigger.httpShaped
-      ? injectTraceContext(event.body, trigger, formatTraceparent(own), own.traceState?.serialize() || undefined)
+      ? injectTraceContextPieces(event.body, trigger, formatTraceparent(own), own.traceState?.serialize() || undefined)
       : undefined;
     // Joined Lambda's X-Ray trace (same trace id): X-Ray-instrumented code in the
     // function then hangs under our span instead of beside it.

@@ -99,6 +99,20 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       assert.equal(raw(got.rawHeaders, 'content-length'), String(got.body.length));
     });
 
+    test('injects into a 6 MB API Gateway event and changes nothing else in it', async () => {
+      const original = JSON.parse(fixture('apigw-rest.json').toString()) as { body: string };
+      const big = Buffer.from(JSON.stringify({ ...original, body: 'b'.repeat(6 * 1024 * 1024 - 4096) }));
+      const { got, span } = await invoke(big);
+      assert.ok(span);
+      assert.equal(Number(raw(got.rawHeaders, 'content-length')), got.body.length);
+      const delivered = JSON.parse(got.body.toString()) as { headers: Record<string, string>; body: string };
+      assert.equal(delivered.headers.traceparent, `00-${span.traceId}-${span.spanId}-01`);
+      const expected = Buffer.from(JSON.stringify({ ...original, body: 'b'.repeat(6 * 1024 * 1024 - 4096) })
+        .replace(/"traceparent":"[^"]*"/g, `"traceparent":"00-${span.traceId}-${span.spanId}-01"`)
+        .replace(/"traceparent":\["[^"]*"\]/g, `"traceparent":["00-${span.traceId}-${span.spanId}-01"]`));
+      assert.ok(got.body.equals(expected), 'only the traceparent values changed');
+    });
+
     test('joins an X-Ray header from the event and points Lambda-Runtime-Trace-Id at our span', async () => {
       const event = fixture('apigw-rest-xray.json');
       const xray = (JSON.parse(event.toString()) as { headers: Record<string, string> }).headers['X-Amzn-Trace-Id']!;
