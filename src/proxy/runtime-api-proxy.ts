@@ -39,6 +39,8 @@ export class RuntimeApiProxy {
   /** Last event handed out on each runtime connection, to notice a runtime that dies mid-invocation. */
   readonly #eventOnSocket = new WeakMap<Socket, string>();
   #observer: InvocationObserver | undefined;
+  /** Set while close() waits for the last exchange to finish. */
+  #onIdle: (() => void) | undefined;
 
   constructor(upstream: HostPort, log: Logger) {
     this.#upstream = upstream;
@@ -92,8 +94,11 @@ export class RuntimeApiProxy {
     this.#server.close();
     this.#server.closeIdleConnections();
     for (const ex of this.#active) if (ex.route.kind === 'next') ex.res.destroy();
-    while (this.#active.size > 0 && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5).unref());
+    if (this.#active.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
+        this.#onIdle = () => { clearTimeout(timer); resolve(); };
+      });
     }
     this.#server.closeAllConnections();
     this.#agent.destroy();
@@ -104,7 +109,10 @@ export class RuntimeApiProxy {
     const route = classifyRoute(req.method, req.url);
     const exchange: Exchange = { route, req, res };
     this.#active.add(exchange);
-    res.on('close', () => this.#active.delete(exchange));
+    res.on('close', () => {
+      this.#active.delete(exchange);
+      if (this.#active.size === 0) this.#onIdle?.();
+    });
 
     const observer = this.#observer;
     if (route.kind === 'next') observer?.onNextRequest(performance.now());
