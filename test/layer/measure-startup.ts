@@ -22,7 +22,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FakeExtensionsApi } from './fake-extensions-api.ts';
+// The benchmark's minimal Lambda (Extensions API side only is used here): it records when the extension registers and waits.
+import { Upstream } from '../bench/upstream.ts';
 import { freePort } from '../support/free-port.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -55,13 +56,11 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'ltp-startup-'));
   try {
     const shapes = await prepareShapes(work);
-    const api = await new FakeExtensionsApi().listen();
     const results = new Map<string, Sample[]>(shapes.map((s) => [s.name, []]));
-    for (const shape of shapes) await sample(shape, api); // warm-up, not counted
+    for (const shape of shapes) await sample(shape); // warm-up, not counted
     for (let round = 0; round < SAMPLES; round++) {
-      for (const shape of rotate(shapes, round)) results.get(shape.name)!.push(await sample(shape, api));
+      for (const shape of rotate(shapes, round)) results.get(shape.name)!.push(await sample(shape));
     }
-    await api.close();
     printTable(results);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -129,37 +128,38 @@ async function bundleInOneFile(outfile: string): Promise<void> {
 }
 
 async function trainCompileCache(node: string, bundle: string, cacheEnv: Record<string, string>): Promise<void> {
-  const api = await new FakeExtensionsApi().listen();
+  const api = await new Upstream().listen();
   const child = start({ name: 'train', command: node, args: [bundle, '--extension-name', 'lambda-trace-proxy'], env: cacheEnv }, api, await freePort());
-  await api.whenReady();
-  api.shutdown();
+  await api.whenExtensionWaiting();
+  api.shutdownExtension();
   await exited(child);
   await api.close();
 }
 
-async function sample(shape: Shape, api: FakeExtensionsApi): Promise<Sample> {
+async function sample(shape: Shape): Promise<Sample> {
   if (values.cold) writeFileSync('/proc/sys/vm/drop_caches', '3');
-  api.reset();
+  const api = await new Upstream().listen();
   const port = await freePort();
   const startedAt = performance.now();
   const child = start(shape, api, port);
   const timeout = setTimeout(() => child.kill('SIGKILL'), 15_000);
   try {
     const registeredAt = await Promise.race([api.whenRegistered(), exited(child).then(() => { throw new Error(`${shape.name} exited before registering`); })]);
-    const readyAt = await api.whenReady();
+    const readyAt = await api.whenExtensionWaiting();
     const memory = readMemory(child.pid!);
     return { registerMs: registeredAt - startedAt, readyMs: readyAt - startedAt, ...memory, cpuMs: readCpuMs(child.pid!) };
   } finally {
     clearTimeout(timeout);
-    api.shutdown();
+    api.shutdownExtension();
     const done = exited(child);
     const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
     await done;
     clearTimeout(kill);
+    await api.close();
   }
 }
 
-function start(shape: Shape, api: FakeExtensionsApi, port: number): ChildProcess {
+function start(shape: Shape, api: Upstream, port: number): ChildProcess {
   return spawn(shape.command, shape.args, {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
