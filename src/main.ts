@@ -7,13 +7,13 @@
 // before we call /event/next, so tracing is ready for the first invocation.
 
 import { performance } from 'node:perf_hooks';
-import { parseCoreConfig, parseExtensionsApi, type CoreConfig } from './config.ts';
+import { parseCoreConfig, parseExtensionsApi, type CoreConfig } from './settings/core-config.ts';
 import { ConfigError, ListenError, describeError } from './errors.ts';
-import { ExtensionsApiClient } from './extensions-api.ts';
+import { ExtensionsApiClient } from './lifecycle/extensions-api.ts';
 import { createLogger, parseLogLevel, type Logger } from './log.ts';
 import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
 import { guardObserver } from './proxy/invocation-observer.ts';
-import { runLifecycle, type LifecycleHooks } from './lifecycle.ts';
+import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
 import { HELP_TEXT } from './help.ts';
 
 declare const LRAP_VERSION: string;

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { HostPort } from '../config.ts';
+import type { HostPort } from '../settings/core-config.ts';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
 import { classifyRoute, type RuntimeRoute } from './routes.ts';

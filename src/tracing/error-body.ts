@@ -10,7 +10,7 @@
 // header is the type only when the body has none (missing, unreadable, or not JSON). Bodies
 // above MAX_ERROR_BODY_BYTES are not parsed. Never throws: unreadable input gives fewer fields.
 
-import { asJsonObject, asNonEmptyString } from './json-scan.ts';
+import { asJsonObject, asNonEmptyString } from '../event/json-scan.ts';
 
 export interface ParsedError {
   readonly type?: string;

@@ -13,7 +13,7 @@
 // `statusCode` (a bare JSON value, or an object without one) as the body of a 200 response; REST
 // APIs and ALB answer 502. Never throws.
 
-import { STRING_CONTINUES_ESCAPED, skipStringContent } from './json-scan.ts';
+import { STRING_CONTINUES_ESCAPED, skipStringContent } from '../event/json-scan.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -16,11 +16,11 @@ import type { Logger } from '../log.ts';
 import { headerValue } from '../proxy/headers.ts';
 import type { EventRewrite, InvocationEvent, InvocationObserver, InvocationResult } from '../proxy/invocation-observer.ts';
 import type { FunctionIdentity } from './resource.ts';
-import type { TracingSettings } from './settings.ts';
-import { classifyTrigger, type TriggerInfo } from './triggers.ts';
-import { joinIncomingContext } from './join-context.ts';
-import { formatTraceparent, parseXrayHeader, rewriteXrayParent } from './trace-context.ts';
-import { injectTraceContextPieces } from './inject-traceparent.ts';
+import type { TracingSettings } from '../settings/tracing-settings.ts';
+import { classifyTrigger, type TriggerInfo } from '../event/triggers.ts';
+import { joinIncomingContext } from '../context/join-context.ts';
+import { formatTraceparent, parseXrayHeader, rewriteXrayParent } from '../context/trace-headers.ts';
+import { injectTraceContextPieces } from '../event/inject-traceparent.ts';
 import { parseErrorBody, parseStreamErrorTrailers, type ParsedError } from './error-body.ts';
 import { readStatusCode } from './http-response.ts';
 

@@ -7,15 +7,15 @@ import {
   AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler,
   TracerProvider, type Sampler,
 } from '@opentelemetry/sdk-trace';
-import type { CoreConfig } from '../config.ts';
-import type { Registration } from '../extensions-api.ts';
-import type { LifecycleHooks } from '../lifecycle.ts';
+import type { CoreConfig } from '../settings/core-config.ts';
+import type { Registration } from '../lifecycle/extensions-api.ts';
+import type { LifecycleHooks } from '../lifecycle/lifecycle.ts';
 import type { Logger } from '../log.ts';
 import type { InvocationObserver } from '../proxy/invocation-observer.ts';
-import { parseTracingSettings, TracingConfigError, type SamplerSetting } from './settings.ts';
+import { parseTracingSettings, TracingConfigError, type SamplerSetting } from '../settings/tracing-settings.ts';
 import { buildResource, functionIdentity, instanceFilePath, readInstanceFile } from './resource.ts';
-import { createOtlpExporter, ReportingExporter } from './span-export.ts';
-import { SpanFlusher } from './span-flusher.ts';
+import { createOtlpExporter, ReportingExporter } from '../export/span-export.ts';
+import { SpanFlusher } from '../export/span-flusher.ts';
 import { InvocationTracker } from './invocation-tracker.ts';
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
 

@@ -7,9 +7,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import aws4 from 'aws4';
-import { signRequest } from '../../src/tracing/sigv4-signing.ts';
-import { parseSigV4Settings, xrayEndpointRegion } from '../../src/tracing/sigv4-settings.ts';
-import { TracingConfigError } from '../../src/tracing/settings.ts';
+import { signRequest } from '../../src/export/sigv4-signing.ts';
+import { parseSigV4Settings, xrayEndpointRegion } from '../../src/settings/sigv4-settings.ts';
+import { TracingConfigError } from '../../src/settings/tracing-settings.ts';
 import { next, raw, respond, startWithProxy, type ProxiedSandbox } from '../integration/harness.ts';
 import { OtlpReceiver, type ReceivedRequest, type ReceivedSpan } from '../support/otlp-receiver.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCoreConfig, parseHostPort } from '../../src/config.ts';
+import { parseCoreConfig, parseHostPort } from '../../src/settings/core-config.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const base = { AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9001' };

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { injectTraceContext } from '../../src/tracing/inject-traceparent.ts';
-import { classifyTrigger, type TriggerInfo } from '../../src/tracing/triggers.ts';
+import { injectTraceContext } from '../../src/event/inject-traceparent.ts';
+import { classifyTrigger, type TriggerInfo } from '../../src/event/triggers.ts';
 
 const OURS = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const OUR_STATE = 'ours=b7ad6b7169203331';

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, AlwaysOnSampler } from '@opentelemetry/sdk-trace';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { InvocationTracker } from '../../src/tracing/invocation-tracker.ts';
-import { parseTracingSettings } from '../../src/tracing/settings.ts';
+import { parseTracingSettings } from '../../src/settings/tracing-settings.ts';
 import { createLogger } from '../../src/log.ts';
 import type { InvocationResult } from '../../src/proxy/invocation-observer.ts';
 

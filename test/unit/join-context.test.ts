@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { joinIncomingContext } from '../../src/tracing/join-context.ts';
-import { classifyTrigger } from '../../src/tracing/triggers.ts';
-import { parseTracingSettings } from '../../src/tracing/settings.ts';
+import { joinIncomingContext } from '../../src/context/join-context.ts';
+import { classifyTrigger } from '../../src/event/triggers.ts';
+import { parseTracingSettings } from '../../src/settings/tracing-settings.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url));
 const defaults = parseTracingSettings({}).propagators;

@@ -11,7 +11,7 @@ import {
   parseXrayHeader,
   rewriteXrayParent,
   xrayParentContext,
-} from '../../src/tracing/trace-context.ts';
+} from '../../src/context/trace-headers.ts';
 
 const TRACE_ID = '5e1f0b9c2a7d4e38b61c0f9a3d2e7b45';
 const SPAN_ID = 'a3f1c9e07b2d4856';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTracingSettings, TracingConfigError } from '../../src/tracing/settings.ts';
+import { parseTracingSettings, TracingConfigError } from '../../src/settings/tracing-settings.ts';
 
 test('defaults: protobuf, parent-based always-on, W3C and X-Ray read, flush at the end of each invocation', () => {
   const s = parseTracingSettings({});

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { ROOT_CONTEXT, SpanKind, trace, type Attributes } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
-import { classifyTrigger, traceCarrierGetter, type TriggerInfo } from '../../src/tracing/triggers.ts';
+import { classifyTrigger, traceCarrierGetter, type TriggerInfo } from '../../src/event/triggers.ts';
 
 const FUNCTION_NAME = 'orders-fn';
 

@@ -7,7 +7,7 @@
 // signs with its own execution role, whose credentials Lambda puts in the
 // environment of the runtime and of every extension.
 
-import { TracingConfigError, nonEmpty, parseOptionalBoolean } from './settings.ts';
+import { TracingConfigError, nonEmpty, parseOptionalBoolean } from './tracing-settings.ts';
 
 export interface AwsCredentials {
   readonly accessKeyId: string;

@@ -26,8 +26,8 @@ import { convertLegacyHttpOptions } from '@opentelemetry/otlp-exporter-base/node
 import { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import aws4 from 'aws4';
-import type { TracingSettings } from './settings.ts';
-import type { AwsCredentials, SigV4Settings } from './sigv4-settings.ts';
+import type { TracingSettings } from '../settings/tracing-settings.ts';
+import type { AwsCredentials, SigV4Settings } from '../settings/sigv4-settings.ts';
 
 const gzipAsync = promisify(gzip);
 

@@ -3,8 +3,8 @@
 // every cold start, so it must load nothing heavier.
 
 import http from 'node:http';
-import { ExtensionsApiError, describeError } from './errors.ts';
-import type { HostPort } from './config.ts';
+import { ExtensionsApiError, describeError } from '../errors.ts';
+import type { HostPort } from '../settings/core-config.ts';
 
 export type LifecycleEvent =
   | { readonly eventType: 'INVOKE'; readonly requestId: string; readonly deadlineMs: number; readonly invokedFunctionArn: string | undefined; readonly traceHeader: string | undefined }

@@ -5,9 +5,9 @@
 
 import { performance } from 'node:perf_hooks';
 import type { ExtensionsApiClient, LifecycleEvent } from './extensions-api.ts';
-import type { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
-import type { Logger } from './log.ts';
-import { describeError } from './errors.ts';
+import type { RuntimeApiProxy } from '../proxy/runtime-api-proxy.ts';
+import type { Logger } from '../log.ts';
+import { describeError } from '../errors.ts';
 
 export type InvokeEvent = Extract<LifecycleEvent, { eventType: 'INVOKE' }>;
 export type ShutdownEvent = Extract<LifecycleEvent, { eventType: 'SHUTDOWN' }>;

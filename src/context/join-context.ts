@@ -10,9 +10,9 @@
 // OTEL_PROPAGATORS means "always follow it", as in the OpenTelemetry SDKs.
 
 import { TraceFlags, type Link, type SpanContext } from '@opentelemetry/api';
-import type { Propagator } from './settings.ts';
-import type { TraceCarrier, TriggerInfo } from './triggers.ts';
-import { extractW3CContext, parseXrayHeader, xrayParentContext } from './trace-context.ts';
+import type { Propagator } from '../settings/tracing-settings.ts';
+import type { TraceCarrier, TriggerInfo } from '../event/triggers.ts';
+import { extractW3CContext, parseXrayHeader, xrayParentContext } from './trace-headers.ts';
 
 export interface IncomingContext {
   readonly parent: SpanContext | undefined;

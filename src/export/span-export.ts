@@ -6,8 +6,8 @@ import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
-import type { TracingSettings } from './settings.ts';
-import { parseSigV4Settings } from './sigv4-settings.ts';
+import type { TracingSettings } from '../settings/tracing-settings.ts';
+import { parseSigV4Settings } from '../settings/sigv4-settings.ts';
 
 /**
  * Loads only the exporter that is used: each pulls its own serializer. Exports

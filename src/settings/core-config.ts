@@ -4,8 +4,8 @@
 // (OTEL_*) are parsed separately by the tracing module, because a bad tracing
 // setting must only turn tracing off, never the function.
 
-import { ConfigError } from './errors.ts';
-import { parseLogLevel, type LogLevel } from './log.ts';
+import { ConfigError } from '../errors.ts';
+import { parseLogLevel, type LogLevel } from '../log.ts';
 
 export interface HostPort {
   readonly host: string;

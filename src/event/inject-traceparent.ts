@@ -10,7 +10,7 @@
 // created (an ALB multi-value event has no `headers` and gets none). When unsure (not an HTTP
 // trigger, malformed JSON, no header map) the answer is undefined: forward the event unchanged.
 
-import { parseTraceparent } from './trace-context.ts';
+import { parseTraceparent } from '../context/trace-headers.ts';
 import type { TriggerInfo } from './triggers.ts';
 import {
   compileShape,

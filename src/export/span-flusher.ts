@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
-import type { FlushMode } from './settings.ts';
+import type { FlushMode } from '../settings/tracing-settings.ts';
 
 export type FlushOutcome = 'flushed' | 'timed-out' | 'failed' | 'skipped';
 
