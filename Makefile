@@ -83,6 +83,7 @@ TESTS := 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' 'test/support/**/*
 
 test: typecheck build test-runtimes collector
 	$(NODE) --test --test-reporter=spec --test-concurrency=2 $(TESTS)
+	$(MAKE) cdk-test
 	$(MAKE) e2e
 
 demo: build test-runtimes
@@ -207,6 +208,23 @@ publish: $(LAYER_ZIPS)
 	  --description "lambda-trace-proxy $(PACKAGE_VERSION) for the function's own Node (22.15 or later)" --license-info Apache-2.0 \
 	  --compatible-architectures x86_64 arm64 --compatible-runtimes $(SLIM_RUNTIMES) \
 	  --zip-file fileb://$(LAYER_OUT)/lambda-trace-proxy-node.zip
+
+# ---------------------------------------------------------------------------
+# The CDK construct (src/cdk): a package of its own, with its own pinned
+# aws-cdk-lib, constructs, aws-cdk CLI and TypeScript. Its tests synthesize
+# apps (App.synth and `cdk synth`) with the zips above as layer assets, check
+# the templates with aws-cdk-lib/assertions and cfn-lint (test/layer's venv),
+# and the README's deploy snippets.
+CDK_DIR := src/cdk
+.PHONY: cdk-deps cdk-test
+cdk-deps: $(CDK_DIR)/node_modules/.deps-installed
+$(CDK_DIR)/node_modules/.deps-installed: $(CDK_DIR)/package.json $(CDK_DIR)/package-lock.json
+	cd $(CDK_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+cdk-test: cdk-deps node_modules/.deps-installed $(LAYER_ZIPS)
+	$(NODE) $(CDK_DIR)/node_modules/typescript/bin/tsc -p $(CDK_DIR)/tsconfig.json
+	$(NODE) --test --test-reporter=spec --test-concurrency=2 '$(CDK_DIR)/test/**/*.test.ts'
 
 clean:
 	rm -rf dist
