@@ -37,7 +37,7 @@ export class OrdersStack extends Stack {
       timeout: Duration.seconds(10),
     });
 
-    // Compiled at synth time with the machine's javac (class files for Java 17 run on java21).
+    // Compiled at synth time with the machine's javac (class files for Java 17 run on java21), else in Docker.
     new Function(this, 'JavaOrders', {
       runtime: Runtime.JAVA_21,
       handler: 'example.Handler::handleRequest',
@@ -49,7 +49,13 @@ export class OrdersStack extends Stack {
           command: ['sh', '-c', 'javac --release 17 -d /asset-output src/main/java/example/Handler.java'],
           local: {
             tryBundle(outputDir: string): boolean {
-              execFileSync('javac', ['--release', '17', '-d', outputDir, path.join(functions, 'java/src/main/java/example/Handler.java')]);
+              try {
+                execFileSync('javac', ['--release', '17', '-d', outputDir, path.join(functions, 'java/src/main/java/example/Handler.java')]);
+              } catch (error) {
+                // No javac here: CDK then compiles in the java21 build image (Docker).
+                if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+                throw error;
+              }
               return true;
             },
           },
