@@ -27,6 +27,14 @@ export function tempDir(t: TestContext, prefix: string): string {
   return dir;
 }
 
+/** A temporary directory inside the package, for app files that import 'lambda-trace-proxy-cdk' (package self-reference). */
+export function packageTempDir(t: TestContext, prefix: string): string {
+  mkdirSync(path.join(PACKAGE, '.tmp'), { recursive: true });
+  const dir = mkdtempSync(path.join(PACKAGE, '.tmp', `${prefix}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export function newApp(t: TestContext): App {
   return new App({ outdir: tempDir(t, 'out') });
 }

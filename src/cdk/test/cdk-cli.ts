@@ -2,7 +2,7 @@
 // one) and cfn-lint (the project's, from test/layer/python-tools.ts).
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import path from 'node:path';
 import { VENV_BIN } from '../../../test/layer/python-tools.ts';
 import { PACKAGE, ROOT, tempDir } from './app-fixture.ts';
@@ -11,14 +11,20 @@ export const CDK_CLI = path.join(PACKAGE, 'node_modules/aws-cdk/bin/cdk');
 
 /** Runs `cdk synth` in `cwd` (the package) with this app command; returns the cloud assembly directory. */
 export function cdkSynth(t: Parameters<typeof tempDir>[0], app: string, cwd: string = PACKAGE): string {
+  const { out, run } = runCdkSynth(t, app, cwd);
+  assert.equal(run.status, 0, `cdk synth failed:\n${run.stdout}\n${run.stderr}`);
+  return out;
+}
+
+/** `cdk synth`, whatever its outcome. */
+export function runCdkSynth(t: Parameters<typeof tempDir>[0], app: string, cwd: string = PACKAGE): { out: string; run: SpawnSyncReturns<string> } {
   const out = tempDir(t, 'synth');
   const run = spawnSync(process.execPath, [CDK_CLI, 'synth', '--app', app, '--output', out, '--quiet', '--no-notices', '--no-version-reporting'], {
     cwd, encoding: 'utf8', timeout: 120_000,
     // The app runs on the Node that runs this test (the pinned one: it strips TypeScript types).
     env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, CDK_DISABLE_CLI_TELEMETRY: 'true', LAYERS: path.join(ROOT, 'dist') },
   });
-  assert.equal(run.status, 0, `cdk synth failed:\n${run.stdout}\n${run.stderr}`);
-  return out;
+  return { out, run };
 }
 
 /**

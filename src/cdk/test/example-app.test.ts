@@ -4,11 +4,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { skipWithoutPythonTools } from '../../../test/layer/python-tools.ts';
-import { cdkSynth, cfnLint } from './cdk-cli.ts';
+import { binaryBootstrapDirectory, packageTempDir } from './app-fixture.ts';
+import { cdkSynth, cfnLint, runCdkSynth } from './cdk-cli.ts';
 
 const ids = (template: Template, type: string) => Object.keys(template.findResources(type));
 
@@ -63,4 +64,21 @@ test('cdk synth of the example app traces its Node.js, Python, Java and provided
   assert.deepEqual(readdirSync(path.join(out, java?.Metadata?.['aws:asset:path'] as string, 'example')), ['Handler.class']);
 
   await t.test('and cfn-lint finds nothing to say about the template', { skip: skipWithoutPythonTools }, () => cfnLint(file, ['W3005']));
+});
+
+test('cdk synth of an app with a Go function whose bootstrap is the program itself fails, printing the function and the recipe', (t) => {
+  const dir = packageTempDir(t, 'go-app');
+  writeFileSync(path.join(dir, 'app.ts'), `
+import { App, Stack } from 'aws-cdk-lib';
+import { Code, Function, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { LambdaTraceProxy, TraceProxyLayers } from 'lambda-trace-proxy-cdk';
+const app = new App();
+const stack = new Stack(app, 'Payments');
+new Function(stack, 'Charge', { runtime: Runtime.PROVIDED_AL2023, handler: 'bootstrap', code: Code.fromAsset(${JSON.stringify(binaryBootstrapDirectory(t))}) });
+new LambdaTraceProxy(stack, 'Tracing', { layers: TraceProxyLayers.fromBuild(process.env.LAYERS ?? 'dist') }).traceAll(app);
+app.synth();
+`);
+  const { run } = runCdkSynth(t, `node ${path.join(dir, 'app.ts')}`);
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /Payments\/Charge \(provided\.al2023\) would not be traced: .*its bootstrap does not run \/opt\/wrapper-script\.sh\. Fix: build its code with TracedBootstrap\.fromDirectory/);
 });
