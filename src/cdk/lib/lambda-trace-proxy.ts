@@ -11,10 +11,10 @@
 
 import { Annotations, Aspects, Stack, Token, type IAspect } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Function as LambdaFunction, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
+import { Function as LambdaFunction, RuntimeFamily, type ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { Construct, type IConstruct } from 'constructs';
 import { TraceProxyConfigError } from './errors.ts';
-import { chooseLayer, type LambdaArchitecture, type RuntimeFamilyName } from './layer-choice.ts';
+import { chooseLayer, type LambdaArchitecture, type LayerKind, type RuntimeFamilyName } from './layer-choice.ts';
 import type { TraceProxyLayers } from './layer-source.ts';
 import { resolveSettings, WRAPPER_PATH, WRAPPER_VARIABLE, type OtlpSettings, type ResolvedSettings } from './otlp-settings.ts';
 import { BOOTSTRAP_RECIPE, bootstrapProblem } from './provided-bootstrap.ts';
@@ -102,14 +102,8 @@ export class LambdaTraceProxy extends Construct implements IAspect {
       }
     }
 
-    let layer;
-    try {
-      layer = this.layers.layerFor(Stack.of(fn), choice.layer, choice.architecture, where);
-    } catch (error) {
-      if (!(error instanceof TraceProxyConfigError)) throw error;
-      fail(fn, error.message);
-      return;
-    }
+    const layer = this.layerOrFailure(fn, choice.layer, choice.architecture);
+    if (layer === undefined) return;
     fn.addLayers(layer);
     if (choice.kind === 'wrapper') fn.addEnvironment(WRAPPER_VARIABLE, WRAPPER_PATH);
     for (const [name, value] of Object.entries(this.settings.environment)) fn.addEnvironment(name, value);
@@ -121,6 +115,17 @@ export class LambdaTraceProxy extends Construct implements IAspect {
         // X-Ray's write actions take no resource-level permissions: "*" is the only resource.
         fn.addToRolePolicy(new PolicyStatement({ actions: [XRAY_OTLP_ACTION], resources: ['*'] }));
       }
+    }
+  }
+
+  /** The layer, or undefined once the function is marked to fail synthesis with the reason (a missing zip or ARN). */
+  private layerOrFailure(fn: LambdaFunction, kind: LayerKind, architecture: LambdaArchitecture): ILayerVersion | undefined {
+    try {
+      return this.layers.layerFor(Stack.of(fn), kind, architecture, fn.node.path);
+    } catch (error) {
+      if (!(error instanceof TraceProxyConfigError)) throw error;
+      fail(fn, error.message);
+      return undefined;
     }
   }
 }

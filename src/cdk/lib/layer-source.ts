@@ -4,6 +4,7 @@
 // that a function never refers to a layer of another stack (a cross-stack
 // export) and nothing is cached outside the construct tree.
 
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Stack, Token } from 'aws-cdk-lib';
@@ -65,7 +66,10 @@ export class TraceProxyLayers {
   /** The layer for a function of `stack`; throws, saying what to pass, when this source has none. */
   layerFor(stack: Stack, kind: LayerKind, architecture: LambdaArchitecture, functionPath: string): ILayerVersion {
     const zip = this.zipFor(kind, architecture, functionPath);
-    const existing = stack.node.tryFindChild(IDS[zip]);
+    // Imported layers are named by their ARN too, so that two sources in one stack never share one.
+    const id = this.source.from === 'arns' ? `${IDS[zip]}Imported${createHash('sha256').update(this.source.arns[zip] ?? '').digest('hex').slice(0, 8)}` : IDS[zip];
+    const existing = stack.node.tryFindChild(id);
+    // Only this class makes children with these ids.
     if (existing !== undefined) return existing as ILayerVersion;
     if (this.source.from === 'arns') {
       const arn = this.source.arns[zip] as string;
@@ -73,13 +77,13 @@ export class TraceProxyLayers {
       if (!Token.isUnresolved(arn) && !Token.isUnresolved(stack.region) && arnRegion !== stack.region) {
         throw new TraceProxyConfigError(`${functionPath} is in ${stack.region} but layer ${zip} ${arn} is in ${arnRegion}: Lambda takes layers of the function's region only; publish the layer there (make publish with AWS_REGION=${stack.region})`);
       }
-      return LayerVersion.fromLayerVersionArn(stack, IDS[zip], arn);
+      return LayerVersion.fromLayerVersionArn(stack, id, arn);
     }
     const file = path.join(this.source.directory, ZIP_NAMES[zip]);
     if (!existsSync(file)) {
       throw new TraceProxyConfigError(`${file} does not exist (wanted for ${functionPath}): run \`make layer\` in lambda-trace-proxy, which writes the three zips to its dist/, or use TraceProxyLayers.fromArns()`);
     }
-    return new LayerVersion(stack, IDS[zip], {
+    return new LayerVersion(stack, id, {
       code: Code.fromAsset(file),
       compatibleArchitectures: zip === 'node' ? [Architecture.X86_64, Architecture.ARM_64] : [zip === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64],
       description: zip === 'node'

@@ -191,3 +191,13 @@ test('fromBuild deploys the zips of make layer as layer versions, one per stack 
   assert.deepEqual(layerArnsOf(template, 'B'), [{ Ref: nodeLayer }]);
   assert.deepEqual(layerArnsOf(template, 'C'), [{ Ref: armLayer }]);
 });
+
+test('two constructs with different layer ARNs in one stack each give their functions their own layer', (t) => {
+  const stack = newStack(t);
+  const older = { node: ARNS.node.replace(/:7$/, ':6') };
+  new LambdaTraceProxy(stack, 'Tracing', { layers: TraceProxyLayers.fromArns(ARNS) }).addFunctions(inlineFunction(stack, 'A', Runtime.NODEJS_24_X));
+  new LambdaTraceProxy(stack, 'Pinned', { layers: TraceProxyLayers.fromArns(older) }).addFunctions(inlineFunction(stack, 'B', Runtime.NODEJS_24_X));
+  const template = Template.fromStack(stack);
+  assert.deepEqual(layerArnsOf(template, 'A'), [ARNS.node]);
+  assert.deepEqual(layerArnsOf(template, 'B'), [older.node]);
+});
