@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { skipWithoutPythonTools } from '../../../test/layer/python-tools.ts';
-import { binaryBootstrapDirectory, packageTempDir } from './app-fixture.ts';
+import { ROOT, binaryBootstrapDirectory, packageTempDir } from './app-fixture.ts';
 import { cdkSynth, cfnLint, runCdkSynth } from './cdk-cli.ts';
 
 const ids = (template: Template, type: string) => Object.keys(template.findResources(type));
@@ -47,6 +47,13 @@ test('cdk synth of the example app traces its Node.js, Python, Java and provided
       Environment: { Variables: Match.exact(variables) },
     });
   }
+  // What CDK uploads as each layer is, byte for byte, the zip make layer built.
+  for (const [zip, architectures] of [['node', ['x86_64', 'arm64']], ['arm64', ['arm64']], ['x86_64', ['x86_64']]] as const) {
+    const { Ref: id } = layer([...architectures]);
+    const staged = template.toJSON().Resources[id].Metadata['aws:asset:path'] as string;
+    assert.ok(readFileSync(path.join(out, staged)).equals(readFileSync(path.join(ROOT, `dist/lambda-trace-proxy-${zip}.zip`))), `${zip} layer asset`);
+  }
+
   // One grant per function's role, xray:PutTraceSegments only.
   const policies = Object.values(template.findResources('AWS::IAM::Policy'));
   assert.equal(policies.length, 4);
