@@ -82,7 +82,7 @@ export function chooseLayer(runtime: RuntimeFacts): LayerChoice {
   if (OLD_OS[family](version, name)) {
     return {
       kind: 'unsupported',
-      reason: `its runtime ${name} runs on Amazon Linux 2 or older, whose glibc (2.26) cannot run the Node.js the extension needs; ` +
+      reason: `its runtime ${name} runs on Amazon Linux 2 or older, whose glibc (2.26 or older) cannot run the Node.js the standalone layer brings (it needs 2.28), and its own Node, if any, is older than 22.15; ` +
         `move the function to an Amazon Linux 2023 runtime such as ${SUCCESSOR[family]}`,
     };
   }
