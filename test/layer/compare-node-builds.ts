@@ -8,14 +8,15 @@
 // Per candidate:
 //   start-up      spawn → `register`, spawn → first `event/next` (tracing loaded), medians
 //   idle memory   once ready and settled: /proc/<pid>/smaps_rollup Rss, Anonymous and
-//                 file-backed (Rss − Anonymous: the binary's pages touched), and VmHWM
+//                 file-backed (Rss − Anonymous), of which the node binary's own pages
+//                 (/proc/<pid>/smaps), and VmHWM
 //   empty timer   the same binary running nothing but a timer: what Node alone costs
 //   latency       1 KB invocations through the proxy, tracing on, exporting to a local
 //                 collector that answers 200: p50 / p99 of runtime `/next` → `/response` 202
 // Figures on a shared 2-core machine: compare the candidates within one run, not across runs.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -50,6 +51,8 @@ interface Memory {
   readonly rssMb: number;
   readonly anonMb: number;
   readonly fileMb: number;
+  /** Of the file-backed pages, those of the node binary itself. */
+  readonly binaryMb: number;
   readonly hwmMb: number;
 }
 
@@ -87,13 +90,13 @@ async function main(): Promise<void> {
 
   const version = (c: Candidate) => spawnText(c.node, ['-p', 'process.version']);
   console.log(`median of ${SAMPLES} samples; ${CYCLES} cycles each; on ${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}`);
-  console.log('| Node | version | spawn → register (ms) | spawn → ready (ms) | idle Rss (MiB) | Anonymous | file-backed | VmHWM | empty timer: Rss / Anonymous / file-backed | latency p50 / p99 (ms) |');
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| Node | version | spawn → register (ms) | spawn → ready (ms) | idle Rss (MiB) | Anonymous | file-backed | of it the binary | VmHWM | empty timer: Rss / Anonymous / file-backed / binary | latency p50 / p99 (ms) |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of candidates) {
     const s = samples.get(c.label)!;
     const m = (f: (x: Sample) => number) => median(s.map(f)).toFixed(1);
     const l = summarize(latency.get(c.label)!);
-    console.log(`| ${c.label} | ${await version(c)} | ${m((x) => x.registerMs)} | ${m((x) => x.readyMs)} | ${m((x) => x.rssMb)} | ${m((x) => x.anonMb)} | ${m((x) => x.fileMb)} | ${m((x) => x.hwmMb)} | ${m((x) => x.timer.rssMb)} / ${m((x) => x.timer.anonMb)} / ${m((x) => x.timer.fileMb)} | ${l.p50.toFixed(3)} / ${l.p99.toFixed(3)} |`);
+    console.log(`| ${c.label} | ${await version(c)} | ${m((x) => x.registerMs)} | ${m((x) => x.readyMs)} | ${m((x) => x.rssMb)} | ${m((x) => x.anonMb)} | ${m((x) => x.fileMb)} | ${m((x) => x.binaryMb)} | ${m((x) => x.hwmMb)} | ${m((x) => x.timer.rssMb)} / ${m((x) => x.timer.anonMb)} / ${m((x) => x.timer.fileMb)} / ${m((x) => x.timer.binaryMb)} | ${l.p50.toFixed(3)} / ${l.p99.toFixed(3)} |`);
   }
 }
 
@@ -173,7 +176,15 @@ function readSmaps(pid: number): Memory {
   const kb = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
   const rss = kb(rollup, 'Rss');
   const anon = kb(rollup, 'Anonymous');
-  return { rssMb: rss / 1024, anonMb: anon / 1024, fileMb: (rss - anon) / 1024, hwmMb: kb(status, 'VmHWM') / 1024 };
+  const binary = realpathSync(`/proc/${pid}/exe`);
+  let binaryKb = 0;
+  let inBinary = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (mapping) inBinary = mapping[1] === binary;
+    else if (inBinary && line.startsWith('Rss:')) binaryKb += Number(/(\d+) kB/.exec(line)?.[1] ?? NaN);
+  }
+  return { rssMb: rss / 1024, anonMb: anon / 1024, fileMb: (rss - anon) / 1024, binaryMb: binaryKb / 1024, hwmMb: kb(status, 'VmHWM') / 1024 };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
