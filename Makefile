@@ -10,7 +10,7 @@ LAYER := dist/layer
 BUNDLE := $(LAYER)/lambda-trace-proxy/extension.cjs
 TRACING_BUNDLE := $(LAYER)/lambda-trace-proxy/tracing.cjs
 NOTICES := $(LAYER)/lambda-trace-proxy/THIRD-PARTY-NOTICES
-ESBUILD_FLAGS := --bundle --platform=node --target=node22 --format=cjs --minify --legal-comments=none --log-level=warning
+ESBUILD_FLAGS := --bundle --platform=node --target=node22 --supported:dynamic-import=false --format=cjs --minify --legal-comments=none --log-level=warning
 # src/cdk is the CDK construct, a package of its own: not part of the extension.
 SOURCES := $(shell find src -path src/cdk -prune -o -name '*.ts' -print) package.json
 # Native addons (aws-lambda-ric) must compile against the pinned Node, not /usr.
