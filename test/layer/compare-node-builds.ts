@@ -25,11 +25,12 @@ import { parseArgs } from 'node:util';
 import { Collector } from '../bench/collector.ts';
 import { runCycle } from '../bench/cycles.ts';
 import { RuntimeClient } from '../bench/runtime-client.ts';
-import { summarize } from '../bench/stats.ts';
+import { median, summarize } from '../bench/stats.ts';
 import { Upstream } from '../bench/upstream.ts';
 import type { Environment } from '../bench/variants.ts';
 import { freePort } from '../support/free-port.ts';
 import { ROOT } from './layer-fixture.ts';
+import { exited, extensionEnv, rotate } from './measuring.ts';
 
 const BUNDLE = path.join(ROOT, 'dist/layer/lambda-trace-proxy/extension.cjs');
 /** Start-up garbage collected and lazy compilation done before a process is called idle (as make bench). */
@@ -100,24 +101,11 @@ async function main(): Promise<void> {
   }
 }
 
-function extensionEnv(api: Upstream, port: number, endpoint: string): Record<string, string> {
-  return {
-    PATH: '/usr/bin:/bin',
-    AWS_LAMBDA_RUNTIME_API: api.address,
-    AWS_REGION: 'us-east-1',
-    AWS_LAMBDA_FUNCTION_NAME: 'fn',
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
-    LRAP_LISTENER_PORT: String(port),
-    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-  };
-}
-
 /** One cold start of the extension on this Node, and the same Node idle on an empty timer. */
 async function sampleOnce(c: Candidate): Promise<Sample> {
   const api = await new Upstream().listen();
   // Tracing on, so the figures include loading it; a closed port: nothing is exported while idle.
-  const env = extensionEnv(api, await freePort(), 'http://127.0.0.1:9');
+  const env = extensionEnv(api.address, await freePort(), 'http://127.0.0.1:9');
   const startedAt = performance.now();
   const child = spawn(c.node, [BUNDLE, '--extension-name', 'lambda-trace-proxy'], { stdio: ['ignore', 'ignore', 'inherit'], env });
   try {
@@ -150,7 +138,7 @@ async function idleTimer(c: Candidate): Promise<Memory> {
 async function cycles(c: Candidate, collectorEndpoint: string, count: number): Promise<number[]> {
   const upstream = await new Upstream().listen();
   const port = await freePort();
-  const child = spawn(c.node, [BUNDLE, '--extension-name', 'lambda-trace-proxy'], { stdio: ['ignore', 'ignore', 'inherit'], env: extensionEnv(upstream, port, collectorEndpoint) });
+  const child = spawn(c.node, [BUNDLE, '--extension-name', 'lambda-trace-proxy'], { stdio: ['ignore', 'ignore', 'inherit'], env: extensionEnv(upstream.address, port, collectorEndpoint) });
   try {
     await upstream.whenRegistered();
     await upstream.whenExtensionWaiting();
@@ -193,11 +181,6 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(kill);
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 function spawnText(command: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -206,17 +189,6 @@ function spawnText(command: string, args: readonly string[]): Promise<string> {
     child.once('error', reject);
     child.once('close', () => resolve(out.trim()));
   });
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const k = by % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 await main();

@@ -24,7 +24,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 // The benchmark's minimal Lambda (Extensions API side only is used here): it records when the extension registers and waits.
 import { Upstream } from '../bench/upstream.ts';
+import { median } from '../bench/stats.ts';
 import { freePort } from '../support/free-port.ts';
+import { exited, extensionEnv, rotate } from './measuring.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ZIP = path.join(ROOT, 'dist/lambda-trace-proxy-x86_64.zip');
@@ -162,24 +164,9 @@ async function sample(shape: Shape): Promise<Sample> {
 function start(shape: Shape, api: Upstream, port: number): ChildProcess {
   return spawn(shape.command, shape.args, {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      AWS_LAMBDA_RUNTIME_API: api.address,
-      AWS_REGION: 'us-east-1',
-      AWS_LAMBDA_FUNCTION_NAME: 'fn',
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
-      LRAP_LISTENER_PORT: String(port),
-      // Tracing on, so the figures include loading it; nothing is ever exported.
-      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
-      ...shape.env,
-    },
+    // Tracing on, so the figures include loading it; nothing is ever exported.
+    env: { ...extensionEnv(api.address, port, 'http://127.0.0.1:9'), ...shape.env },
   });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 function readMemory(pid: number): { rssMb: number; hwmMb: number } {
@@ -195,17 +182,6 @@ function readCpuMs(pid: number): number {
     ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
   }
   return ns / 1e6;
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const k = by % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function printTable(results: Map<string, Sample[]>): void {
