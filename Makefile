@@ -10,6 +10,10 @@ LAYER := dist/layer
 BUNDLE := $(LAYER)/lambda-trace-proxy/extension.cjs
 TRACING_BUNDLE := $(LAYER)/lambda-trace-proxy/tracing.cjs
 NOTICES := $(LAYER)/lambda-trace-proxy/THIRD-PARTY-NOTICES
+# --target: the oldest Node the bundles run on (the standalone layers' 22.20.0, the
+# slim layer's 22.15). dynamic-import=false: main's import() of tracing.cjs becomes
+# require(); import() of a CommonJS file starts Node's ESM loader, which cost Node 22
+# ~140 ms and 9 MiB (test/layer/compare-node-builds.ts).
 ESBUILD_FLAGS := --bundle --platform=node --target=node22 --supported:dynamic-import=false --format=cjs --minify --legal-comments=none --log-level=warning
 # src/cdk is the CDK construct, a package of its own: not part of the extension.
 SOURCES := $(shell find src -path src/cdk -prune -o -name '*.ts' -print) package.json
