@@ -14,6 +14,7 @@ import { createLogger, parseLogLevel, type Logger } from './log.ts';
 import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
 import { guardObserver } from './proxy/invocation-observer.ts';
 import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
+import { RuntimeWatch } from './lifecycle/runtime-watch.ts';
 import { HELP_TEXT } from './help.ts';
 
 declare const LRAP_VERSION: string;
@@ -53,7 +54,20 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   log = createLogger(config.logLevel);
 
-  const proxy = new RuntimeApiProxy(config.upstream, log);
+  let hooks: LifecycleHooks | undefined;
+  // The lifecycle watches the runtime's calls from the first one on, tracing or not.
+  const watch = new RuntimeWatch({
+    log,
+    listenerPort: config.listenerPort,
+    onAbandoned: config.managedInstances ? (requestId) => {
+      try {
+        hooks?.abandoned(requestId);
+      } catch (err) {
+        log.warn('tracing could not end an abandoned invocation', { code: 'LRAP_TRACING_HOOK_FAILED', requestId, error: describeError(err) });
+      }
+    } : undefined,
+  });
+  const proxy = new RuntimeApiProxy(config.upstream, watch, log);
   // The port is bound before the register request can leave (listen binds on
   // the next tick, the request waits for its connection), and the two overlap:
   // measured ~3.5 ms less to register than awaiting one after the other.
@@ -69,7 +83,6 @@ async function main(argv: readonly string[]): Promise<number> {
   const registration = await registering;
   log.debug('registered', { code: 'LRAP_REGISTERED', msSinceStart: Math.round(performance.now()) });
 
-  let hooks: LifecycleHooks | undefined;
   if (!/^true$/i.test(env.OTEL_SDK_DISABLED?.trim() ?? '')) {
     try {
       // A file of its own in the layer (see Makefile): compiling it is only paid now, after register.
@@ -84,7 +97,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
   log.debug('ready', { msSinceStart: Math.round(performance.now()), tracing: hooks !== undefined });
-  return runLifecycle(client, proxy, hooks, log);
+  return runLifecycle(client, proxy, watch, hooks, log);
 }
 
 /** Registers if need be (init/error needs our identifier), reports the error, and gives the exit code. */
@@ -102,8 +115,13 @@ async function failInit(client: ExtensionsApiClient, name: string, err: unknown,
   return 1;
 }
 
-// A bug in the extension must not take the function's Runtime API down with it:
-// log it and keep serving. The proxy holds no state that such an error corrupts.
+// A bug in the extension must not take the function's Runtime API down with it.
+// Exiting would make Lambda fail the invocation in flight and restart the
+// environment (a cold start for the next one), so we log it and keep serving:
+// the proxy guards each exchange itself (a throw in its handling answers that
+// runtime call 502, or cuts it if part of the answer is out, and releases the
+// invocation), and holds no shared state that such an error corrupts. What
+// reaches this handler happened outside any exchange.
 process.on('uncaughtException', (err) => {
   process.stderr.write(JSON.stringify({ level: 'error', msg: 'internal error', code: 'LRAP_INTERNAL_ERROR', error: describeError(err), ext: DEFAULT_NAME }) + '\n');
 });

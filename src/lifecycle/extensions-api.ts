@@ -122,7 +122,8 @@ export class ExtensionsApiClient {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
+        res.on('error', (err) => reject(new ExtensionsApiError(
+          `the Extensions API connection broke during the answer to ${path}: ${describeError(err)}`, undefined, err)));
       });
       req.on('error', (err) => reject(new ExtensionsApiError(
         `cannot reach the Extensions API at ${this.#api.text}${BASE}${path}: ${describeError(err)}`, undefined, err)));

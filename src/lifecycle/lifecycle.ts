@@ -1,21 +1,33 @@
 // The extension's side of the Lambda lifecycle: after registering, loop on
-// /event/next. Each INVOKE is held until tracing has exported that invocation's
-// span, because Lambda may freeze the environment as soon as we ask for the next
-// event, and a frozen process exports nothing. SHUTDOWN ends the loop.
+// /event/next. Each INVOKE is held until the runtime's post for it has reached
+// Lambda (the lifecycle's own wait, see runtime-watch.ts), then tracing gets to
+// export, because Lambda may freeze the environment as soon as we ask for the
+// next event, and a frozen process exports nothing. SHUTDOWN ends the loop.
 
 import { performance } from 'node:perf_hooks';
 import type { ExtensionsApiClient, LifecycleEvent } from './extensions-api.ts';
 import type { RuntimeApiProxy } from '../proxy/runtime-api-proxy.ts';
+import type { RuntimeWatch } from './runtime-watch.ts';
 import type { Logger } from '../log.ts';
-import { describeError } from '../errors.ts';
+import { ExtensionsApiError, describeError } from '../errors.ts';
 
 export type InvokeEvent = Extract<LifecycleEvent, { eventType: 'INVOKE' }>;
 export type ShutdownEvent = Extract<LifecycleEvent, { eventType: 'SHUTDOWN' }>;
 
-/** What the lifecycle needs from tracing; absent when tracing is off. */
+/**
+ * What the lifecycle needs from tracing; absent when tracing is off. The
+ * lifecycle owns the waiting: it calls these only once an invocation is over
+ * (or given up on), and a throw or rejection here never holds an invocation.
+ */
 export interface LifecycleHooks {
-  /** Resolves once this invocation's telemetry is safe to be frozen with (exported, or given up on). */
+  /**
+   * The invocation has ended (its post reached Lambda, the runtime went away,
+   * it bypassed the proxy, or its deadline came): resolves once its telemetry is
+   * safe to be frozen with (exported, or given up on).
+   */
   afterInvoke(event: InvokeEvent): Promise<void>;
+  /** Managed Instances: the invocation was handed out but never posted and its deadline has passed. */
+  abandoned(requestId: string): void;
   /** Ends what is still open and flushes, finishing before `deadline` (a performance.now() time). */
   shutdown(event: ShutdownEvent, deadline: number): Promise<void>;
 }
@@ -24,25 +36,44 @@ export interface LifecycleHooks {
 const SHUTDOWN_MARGIN_MS = 150;
 /** Share of the shutdown budget given to posts still on their way to Lambda. */
 const DRAIN_SHARE = 0.25;
+/** Lambda ends the invocation at its deadline; stop waiting for it a little before. */
+const INVOKE_DEADLINE_MARGIN_MS = 20;
+/**
+ * A broken connection to the Extensions API (a reset, a socket that died while
+ * the environment was frozen or snapshotted) is retried; Lambda's own error
+ * answers are not. Doubling from 10 ms, 6 attempts: ≤ 630 ms in all, well
+ * inside the 2 s an external extension gets at SHUTDOWN.
+ */
+const NEXT_EVENT_RETRIES = 6;
+const NEXT_EVENT_FIRST_BACKOFF_MS = 10;
 
 export async function runLifecycle(
   client: ExtensionsApiClient,
   proxy: RuntimeApiProxy,
+  watch: RuntimeWatch,
   hooks: LifecycleHooks | undefined,
   log: Logger,
 ): Promise<number> {
   for (;;) {
     let event: LifecycleEvent;
     try {
-      event = await client.nextEvent();
+      event = await nextEventRetrying(client, log);
     } catch (err) {
       // Lambda answers 500 when the environment is broken: the documented move is to exit.
       log.error('cannot get the next lifecycle event; exiting', { code: 'LRAP_EXTENSIONS_API_FAILED', error: describeError(err) });
       return 1;
     }
     if (event.eventType === 'INVOKE') {
-      log.debug('invoke', { requestId: event.requestId });
-      if (hooks) await hooks.afterInvoke(event).catch((err: unknown) => {
+      // A thaw: pooled connections to Lambda may have died while we were frozen.
+      proxy.dropIdleUpstreamConnections();
+      const deadline = performance.now() + (event.deadlineMs - Date.now()) - INVOKE_DEADLINE_MARGIN_MS;
+      const ended = watch.whenEnded(event.requestId, deadline);
+      // Without tracing nothing needs the environment awake: the INVOKE is only
+      // noted (a runtime around the proxy is still reported).
+      if (!hooks) continue;
+      const end = await ended;
+      log.debug('invoke', { requestId: event.requestId, end });
+      await hooks.afterInvoke(event).catch((err: unknown) => {
         log.warn('tracing could not finish an invocation', { code: 'LRAP_TRACING_HOOK_FAILED', requestId: event.requestId, error: describeError(err) });
       });
       continue;
@@ -55,5 +86,21 @@ export async function runLifecycle(
       log.warn('tracing could not flush at shutdown', { code: 'LRAP_FLUSH_FAILED', error: describeError(err) });
     });
     return 0;
+  }
+}
+
+async function nextEventRetrying(client: ExtensionsApiClient, log: Logger): Promise<LifecycleEvent> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.nextEvent();
+    } catch (err) {
+      const transport = err instanceof ExtensionsApiError && err.status === undefined;
+      if (!transport || attempt >= NEXT_EVENT_RETRIES) throw err;
+      const backoff = NEXT_EVENT_FIRST_BACKOFF_MS * 2 ** attempt;
+      log.warn('the Extensions API connection broke; asking for the next event again', {
+        code: 'LRAP_EXTENSIONS_API_RETRY', attempt: attempt + 1, backoffMs: backoff, error: describeError(err),
+      });
+      await new Promise((resolve) => setTimeout(resolve, backoff));
+    }
   }
 }

@@ -1,6 +1,9 @@
-// What the proxy tells tracing, and the guard that keeps tracing from ever
-// breaking an invocation: every call goes through `guardObserver`, which
-// catches, logs the failure's code once, and lets the bytes flow unchanged.
+// What the proxy tells its two observers. The lifecycle gets plain facts
+// (`RuntimeSignals`: an event was handed out, a post ended), always, whether or
+// not tracing runs; it alone decides how long an invocation is waited for.
+// Tracing gets the bytes (`InvocationObserver`), and every call to it goes
+// through `guardObserver`, which catches, logs the failure's code once, and lets
+// the bytes flow unchanged: a throw there can neither lose nor delay a release.
 
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
@@ -39,6 +42,33 @@ export interface InvocationResult {
   readonly failure: string | undefined;
 }
 
+/** An event Lambda handed to the runtime through the proxy. */
+export interface HandedOutEvent {
+  readonly requestId: string;
+  /** `Lambda-Runtime-Deadline-Ms` (epoch ms), when it was a number. */
+  readonly deadlineMs: number | undefined;
+}
+
+/**
+ * What the lifecycle learns from the proxy. The proxy calls these for every
+ * runtime call, before it calls tracing, and never lets a throw here touch the
+ * exchange.
+ */
+export interface RuntimeSignals {
+  /** The runtime's `/next` reached the proxy (it is forwarded after this call). */
+  nextRequested(): void;
+  /** That `/next` is over: Lambda handed out `event`, or answered without one (error status, upstream failure). */
+  nextAnswered(event: HandedOutEvent | undefined): void;
+  /** The runtime's `/response` or `/error` for `requestId` reached Lambda (any status), or could not be delivered. */
+  postEnded(requestId: string, delivered: boolean): void;
+  /**
+   * The connection that carried the event for `requestId` closed. With a
+   * keep-alive runtime that means it crashed or was killed; it may also just
+   * have dropped an idle connection, so this is a hint, not an outcome.
+   */
+  eventConnectionClosed(requestId: string): void;
+}
+
 export interface InvocationObserver {
   /** The runtime asked for an event; the first such call marks the end of its init. */
   onNextRequest(at: number): void;
@@ -47,12 +77,6 @@ export interface InvocationObserver {
   wantsBody(requestId: string, kind: 'response' | 'error'): boolean;
   onInvocationResult(result: InvocationResult): void;
   onInitError(headers: readonly string[], body: Buffer): void;
-  /**
-   * The connection that carried this invocation's event closed. With a
-   * keep-alive runtime that means it crashed or was killed; it may also just
-   * have dropped an idle connection, so this is a hint, not an outcome.
-   */
-  onEventConnectionClosed(requestId: string): void;
 }
 
 export function guardObserver(observer: InvocationObserver, log: Logger): InvocationObserver {
@@ -79,9 +103,6 @@ export function guardObserver(observer: InvocationObserver, log: Logger): Invoca
     },
     onInitError(headers, body) {
       try { observer.onInitError(headers, body); } catch (err) { report('onInitError', err); }
-    },
-    onEventConnectionClosed(requestId) {
-      try { observer.onEventConnectionClosed(requestId); } catch (err) { report('onEventConnectionClosed', err, requestId); }
     },
   };
 }

@@ -14,7 +14,7 @@ import { describeError } from '../errors.ts';
 import { classifyRoute, type RuntimeRoute } from './routes.ts';
 import { forwardableHeaders, replaceHeaderValue } from './headers.ts';
 import { streamBody } from './stream-body.ts';
-import type { InvocationObserver } from './invocation-observer.ts';
+import type { EventRewrite, HandedOutEvent, InvocationObserver, RuntimeSignals } from './invocation-observer.ts';
 
 /** Bodies tracing may keep to read an error or a status code; larger ones are forwarded unread. */
 const MAX_KEPT_BODY_BYTES = 8 * 1024 * 1024;
@@ -25,10 +25,25 @@ interface Exchange {
   readonly route: RuntimeRoute;
   readonly req: http.IncomingMessage;
   readonly res: http.ServerResponse;
+  /** Ends what this exchange owes its observers (a `/next` answered with nothing, a post not delivered). */
+  abort?: (failure: string) => void;
+}
+
+/** Errors that mean the connection itself broke (not an answer from Lambda). */
+const CONNECTION_FAILURES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+function isConnectionFailure(err: NodeJS.ErrnoException): boolean {
+  return err.code !== undefined && CONNECTION_FAILURES.has(err.code);
+}
+
+function deadlineOf(value: string | string[] | undefined): number | undefined {
+  const n = Number(Array.isArray(value) ? value[0] : value);
+  return value !== undefined && Number.isFinite(n) ? n : undefined;
 }
 
 export class RuntimeApiProxy {
   readonly #upstream: HostPort;
+  readonly #signals: RuntimeSignals;
   readonly #log: Logger;
   readonly #server: http.Server;
   // One keep-alive pool to Lambda, TCP_NODELAY on: every invocation reuses the
@@ -42,8 +57,9 @@ export class RuntimeApiProxy {
   /** Set while close() waits for the last exchange to finish. */
   #onIdle: (() => void) | undefined;
 
-  constructor(upstream: HostPort, log: Logger) {
+  constructor(upstream: HostPort, signals: RuntimeSignals, log: Logger) {
     this.#upstream = upstream;
+    this.#signals = signals;
     this.#log = log;
     this.#agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' }) // Node's client sockets default to TCP_NODELAY;
     this.#server = http.createServer({
@@ -67,7 +83,7 @@ export class RuntimeApiProxy {
     });
   }
 
-  /** Tracing plugs in here once it has loaded; until then (or when disabled) the proxy only forwards. */
+  /** Tracing plugs in here once it has loaded; until then (or when disabled) the proxy only forwards and signals the lifecycle. */
   setObserver(observer: InvocationObserver | undefined): void {
     this.#observer = observer;
   }
@@ -104,6 +120,19 @@ export class RuntimeApiProxy {
     this.#agent.destroy();
   }
 
+  /**
+   * The environment may have been frozen (or snapshotted and restored) while
+   * the extension waited for its next event: idle pooled connections may be
+   * dead without our knowing, and a post with a body cannot be sent twice. So
+   * the lifecycle calls this at each thaw; a connection still carrying a
+   * request is kept (a body-less one is retried if it broke).
+   */
+  dropIdleUpstreamConnections(): void {
+    for (const sockets of Object.values(this.#agent.freeSockets)) {
+      for (const socket of sockets ?? []) socket.destroy();
+    }
+  }
+
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.sendDate = false; // Lambda's own Date header, if any, is forwarded instead.
     const route = classifyRoute(req.method, req.url);
@@ -113,24 +142,78 @@ export class RuntimeApiProxy {
       this.#active.delete(exchange);
       if (this.#active.size === 0) this.#onIdle?.();
     });
+    try {
+      this.#forward(exchange);
+    } catch (err) {
+      this.#internalError(exchange, err);
+    }
+  }
 
+  /**
+   * A bug in our own handling of one exchange: that exchange gets an honest
+   * answer (502, or a cut connection if part of the answer is out) and the
+   * proxy carries on; nothing shared is corrupted by it. Its lifecycle signals
+   * are sent so no invocation is held for it.
+   */
+  #internalError(exchange: Exchange, err: unknown): void {
+    this.#log.error('internal error while forwarding a Runtime API call; answered 502', { code: 'LRAP_INTERNAL_ERROR', error: describeError(err) });
+    exchange.abort?.(describeError(err));
+    if (!exchange.res.destroyed) this.#answerBadGateway(exchange.res, 'internal error in the proxy', 'Extension.InternalError');
+    exchange.req.resume();
+  }
+
+  /** Wraps a callback of this exchange so that a throw in it ends the exchange honestly instead of leaving it hanging. */
+  #guard<A extends unknown[]>(exchange: Exchange, fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.#internalError(exchange, err);
+      }
+    };
+  }
+
+  #forward(exchange: Exchange): void {
+    const { route, req, res } = exchange;
+    const signals = this.#signals;
     const observer = this.#observer;
-    if (route.kind === 'next') observer?.onNextRequest(performance.now());
+    if (route.kind === 'next') {
+      this.#signal(() => signals.nextRequested());
+      observer?.onNextRequest(performance.now());
+    }
+    const isPost = route.kind === 'response' || route.kind === 'error';
     const watched = observer !== undefined && route.kind !== 'other' && route.kind !== 'next';
     const keptBody: Buffer[] | undefined = watched && (route.kind === 'init-error' || observer.wantsBody(route.requestId, route.kind)) ? [] : undefined;
     let bodyBytes = 0;
     let settled = false;
+    // Tracing first (guarded: it cannot throw here), then the lifecycle's
+    // release, so the span has ended before anyone flushes it.
     const settle = (upstreamStatus: number | undefined, upstreamBody: Buffer | undefined, failure: string | undefined) => {
-      if (settled || !watched) return;
+      if (settled) return;
       settled = true;
-      if (route.kind === 'init-error') {
-        observer.onInitError(req.rawHeaders, Buffer.concat(keptBody ?? []));
-      } else if (route.kind === 'response' || route.kind === 'error') {
-        observer.onInvocationResult({
-          requestId: route.requestId, kind: route.kind, upstreamStatus, upstreamBody,
-          requestHeaders: req.rawHeaders, body: keptBody, bodyBytes, trailers: req.rawTrailers, failure,
-        });
+      try {
+        if (!watched) return;
+        if (route.kind === 'init-error') {
+          observer.onInitError(req.rawHeaders, Buffer.concat(keptBody ?? []));
+        } else if (isPost) {
+          observer.onInvocationResult({
+            requestId: route.requestId, kind: route.kind, upstreamStatus, upstreamBody,
+            requestHeaders: req.rawHeaders, body: keptBody, bodyBytes, trailers: req.rawTrailers, failure,
+          });
+        }
+      } finally {
+        if (isPost) this.#signal(() => signals.postEnded(route.requestId, failure === undefined));
       }
+    };
+    let nextOpen = route.kind === 'next';
+    const nextDone = (event: HandedOutEvent | undefined) => {
+      if (!nextOpen) return;
+      nextOpen = false;
+      this.#signal(() => signals.nextAnswered(event));
+    };
+    exchange.abort = (failure) => {
+      nextDone(undefined);
+      settle(undefined, undefined, failure);
     };
 
     const headers = forwardableHeaders(req.rawHeaders);
@@ -147,26 +230,38 @@ export class RuntimeApiProxy {
         setHost: false,
         agent: this.#agent,
       });
-      upReq.on('response', (upRes) => {
-        if (route.kind === 'next' && upRes.statusCode === 200 && this.#observer) {
-          this.#relayEvent(upRes, res, this.#observer);
+      upReq.on('response', this.#guard(exchange, (upRes: http.IncomingMessage) => {
+        const requestId = upRes.headers['lambda-runtime-aws-request-id'];
+        const event = route.kind === 'next' && upRes.statusCode === 200 && typeof requestId === 'string' ? requestId : undefined;
+        if (event !== undefined) {
+          nextDone({ requestId: event, deadlineMs: deadlineOf(upRes.headers['lambda-runtime-deadline-ms']) });
+          this.#watchRuntimeConnection(res, event);
         } else {
-          this.#relayAnswer(upRes, res, watched ? (status, answer) => settle(status, answer, undefined) : undefined);
+          nextDone(undefined);
         }
-      });
-      upReq.on('error', (err: NodeJS.ErrnoException) => {
-        // A kept-alive socket Lambda closed while we were frozen: a request
-        // without a body can safely go again on a fresh connection.
-        if (!hasBody && attempt === 0 && upReq.reusedSocket && err.code === 'ECONNRESET' && !res.headersSent) {
+        if (event !== undefined && this.#observer) {
+          this.#relayEvent(exchange, upRes, this.#observer);
+        } else {
+          this.#relayAnswer(exchange, upRes, isPost || watched ? (status, answer) => settle(status, answer, undefined) : undefined);
+        }
+      }));
+      upReq.on('error', this.#guard(exchange, (err: NodeJS.ErrnoException) => {
+        // A pooled connection that died while we were frozen or snapshotted: a
+        // request without a body can safely go again on a fresh connection, as
+        // long as nothing of its answer came back.
+        if (!hasBody && attempt === 0 && !res.headersSent && !res.destroyed && isConnectionFailure(err)) {
+          this.#log.debug('upstream connection broke; sending again on a fresh one', { error: err.code ?? err.message, reused: upReq.reusedSocket });
           send(1);
           return;
         }
         const failure = `${req.method} ${req.url} to the Runtime API at ${this.#upstream.text} failed: ${describeError(err)}`;
         this.#log.error('upstream Runtime API request failed', { code: 'LRAP_UPSTREAM_UNREACHABLE', error: failure });
-        settle(undefined, undefined, failure);
-        this.#answerBadGateway(res, failure);
+        exchange.abort?.(failure);
+        this.#answerBadGateway(res, failure, 'Extension.UpstreamUnreachable');
+        // The rest of the runtime's body has nowhere to go: read and drop it, so
+        // the runtime finishes its request and gets the answer.
         req.resume();
-      });
+      }));
       if (!hasBody) {
         upReq.end();
         return;
@@ -179,7 +274,7 @@ export class RuntimeApiProxy {
       req.on('close', () => {
         if (!req.complete) {
           upReq.destroy();
-          settle(undefined, undefined, 'the runtime closed its connection before the post was complete');
+          exchange.abort?.('the runtime closed its connection before the post was complete');
         }
       });
     };
@@ -187,48 +282,73 @@ export class RuntimeApiProxy {
     send(0);
   }
 
+  /** Calls the lifecycle; a throw there is a bug of ours, logged, never the exchange's problem. */
+  #signal(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.#log.error('internal error in the lifecycle\'s view of the runtime', { code: 'LRAP_INTERNAL_ERROR', error: describeError(err) });
+    }
+  }
+
   /** An event for the runtime: read whole so tracing can join and inject, then sent with a fresh Content-Length. */
-  #relayEvent(upRes: http.IncomingMessage, res: http.ServerResponse, observer: InvocationObserver): void {
+  #relayEvent(exchange: Exchange, upRes: http.IncomingMessage, observer: InvocationObserver): void {
+    const res = exchange.res;
     const receivedAt = performance.now();
     const body = new EventBody(upRes.headers['content-length']);
     upRes.on('data', (c: Buffer) => body.add(c));
     upRes.on('error', () => res.destroy());
-    upRes.on('end', () => {
+    upRes.on('end', this.#guard(exchange, () => {
       const event = body.bytes();
       const requestId = upRes.headers['lambda-runtime-aws-request-id'];
       const rewrite = typeof requestId === 'string'
         ? observer.onInvocationEvent({ requestId, headers: upRes.headers, body: event, receivedAt })
         : undefined;
-      const out = rewrite?.body ?? event;
-      const length = Buffer.isBuffer(out) ? out.length : out.reduce((n, piece) => n + piece.length, 0);
-      const headers = forwardableHeaders(upRes.rawHeaders);
-      if (rewrite?.traceIdHeader !== undefined) replaceHeaderValue(headers, 'lambda-runtime-trace-id', rewrite.traceIdHeader);
-      if (!replaceHeaderValue(headers, 'content-length', String(length))) headers.push('Content-Length', String(length));
-      this.#writeHead(res, upRes, headers);
-      if (Buffer.isBuffer(out)) {
-        res.end(out);
-      } else {
-        res.cork(); // One writev for all the pieces.
-        for (const piece of out) res.write(piece);
-        res.end();
+      try {
+        this.#sendEvent(res, upRes, event, rewrite);
+      } catch (err) {
+        if (res.headersSent || rewrite === undefined) throw err;
+        // Tracing's changes could not be sent: the event as Lambda sent it must still reach the runtime.
+        this.#log.warn('the traced event could not be sent; sending it unchanged', { code: 'LRAP_TRACING_HOOK_FAILED', error: describeError(err) });
+        this.#sendEvent(res, upRes, event, undefined);
       }
-      if (typeof requestId === 'string' && res.socket) this.#watchRuntimeConnection(res.socket, requestId, observer);
-    });
+    }));
   }
 
-  #watchRuntimeConnection(socket: Socket, requestId: string, observer: InvocationObserver): void {
+  #sendEvent(res: http.ServerResponse, upRes: http.IncomingMessage, event: Buffer, rewrite: EventRewrite | undefined): void {
+    const out = rewrite?.body ?? event;
+    const length = Buffer.isBuffer(out) ? out.length : out.reduce((n, piece) => n + piece.length, 0);
+    const headers = forwardableHeaders(upRes.rawHeaders);
+    if (rewrite?.traceIdHeader !== undefined) replaceHeaderValue(headers, 'lambda-runtime-trace-id', rewrite.traceIdHeader);
+    if (!replaceHeaderValue(headers, 'content-length', String(length))) headers.push('Content-Length', String(length));
+    if (Buffer.isBuffer(out)) {
+      this.#writeHead(res, upRes, headers);
+      res.end(out);
+      return;
+    }
+    for (const piece of out) if (!Buffer.isBuffer(piece)) throw new TypeError('an event piece is not a Buffer');
+    this.#writeHead(res, upRes, headers);
+    res.cork(); // One writev for all the pieces.
+    for (const piece of out) res.write(piece);
+    res.end();
+  }
+
+  #watchRuntimeConnection(res: http.ServerResponse, requestId: string): void {
+    const socket = res.socket;
+    if (!socket) return;
     const known = this.#eventOnSocket.has(socket);
     this.#eventOnSocket.set(socket, requestId);
     if (known) return; // One listener per connection, however many events it carries.
     socket.once('close', () => {
       const last = this.#eventOnSocket.get(socket);
-      if (last !== undefined) observer.onEventConnectionClosed(last);
+      if (last !== undefined) this.#signal(() => this.#signals.eventConnectionClosed(last));
     });
   }
 
   /** Any other answer: streamed back as it comes, trailers included. */
-  #relayAnswer(upRes: http.IncomingMessage, res: http.ServerResponse,
+  #relayAnswer(exchange: Exchange, upRes: http.IncomingMessage,
     onDone: ((status: number, answer: Buffer | undefined) => void) | undefined): void {
+    const res = exchange.res;
     const status = upRes.statusCode ?? 502;
     this.#writeHead(res, upRes, forwardableHeaders(upRes.rawHeaders));
     // Lambda's error answers (413, 403…) say what went wrong: keep them for the span.
@@ -236,7 +356,7 @@ export class RuntimeApiProxy {
     let keptBytes = 0;
     streamBody(upRes, res, kept && ((chunk) => {
       if (keptBytes < MAX_KEPT_UPSTREAM_ANSWER) { kept.push(chunk); keptBytes += chunk.length; }
-    }), onDone && (() => onDone(status, kept ? Buffer.concat(kept) : undefined)));
+    }), onDone && this.#guard(exchange, () => onDone(status, kept ? Buffer.concat(kept) : undefined)));
     upRes.on('error', () => res.destroy());
     res.on('close', () => { if (!upRes.complete) upRes.destroy(); });
   }
@@ -252,14 +372,14 @@ export class RuntimeApiProxy {
     }
   }
 
-  #answerBadGateway(res: http.ServerResponse, failure: string): void {
+  #answerBadGateway(res: http.ServerResponse, failure: string, errorType: string): void {
     if (res.headersSent) {
       res.destroy(); // Part of an answer is out: cutting the connection is the only honest signal left.
       return;
     }
     const body = Buffer.from(JSON.stringify({
       errorMessage: `lambda-trace-proxy: ${failure}`,
-      errorType: 'Extension.UpstreamUnreachable',
+      errorType,
     }));
     res.writeHead(502, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
     res.end(body);

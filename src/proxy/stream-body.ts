@@ -15,14 +15,20 @@ export function streamBody(
   const resume = () => from.resume();
   from.on('data', (chunk: Buffer) => {
     onChunk?.(chunk);
+    // The far side failed (its error is handled by the caller): the rest of
+    // the body is read and dropped, so the sender is never left hanging.
+    if (to.destroyed) return;
     if (!to.write(chunk)) {
       from.pause();
       to.once('drain', resume);
     }
   });
+  to.once('close', resume);
   from.on('end', () => {
-    if (from.rawTrailers.length > 0) to.addTrailers(trailerPairs(from.rawTrailers));
-    to.end();
+    if (!to.destroyed) {
+      if (from.rawTrailers.length > 0) to.addTrailers(trailerPairs(from.rawTrailers));
+      to.end();
+    }
     onEnd?.();
   });
 }

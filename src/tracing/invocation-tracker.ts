@@ -3,7 +3,8 @@
 // event out and ends when the runtime's `/response` or `/error` for that id has
 // reached Lambda. Read top to bottom, this file is the life of one invocation:
 // start (classify, join, inject), end (outcome), and what happens to those that
-// never end (timeout, crash).
+// never end (timeout, crash). How long the environment is held for an
+// invocation is not decided here: that is the lifecycle's (runtime-watch.ts).
 
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Link, type Span, type Tracer } from '@opentelemetry/api';
 import {
@@ -39,14 +40,9 @@ export interface InvocationTrackerOptions {
   readonly onFirstEvent: () => void;
 }
 
-/** Ids of invocations that ended recently, for an INVOKE that reaches us after its response. */
-const SETTLED_MEMORY = 64;
-
 export class InvocationTracker implements InvocationObserver {
   readonly #o: InvocationTrackerOptions;
   readonly #open = new Map<string, OpenInvocation>();
-  readonly #waiters = new Map<string, () => void>();
-  readonly #settled = new Set<string>();
   #coldStart = true;
   #initRecorded = false;
   #runtimeReadyAt: number | undefined;
@@ -91,6 +87,8 @@ export class InvocationTracker implements InvocationObserver {
       startTime: epochMs(event.receivedAt),
     }, parentContext);
     if (coldStart && !this.#initRecorded) this.#recordInit(span, event.receivedAt);
+    // Lambda may hand the same id out again (a retried attempt): the earlier attempt is over.
+    this.endAbandoned(event.requestId);
     this.#open.set(event.requestId, { span, trigger });
 
     // Hand the function our span as its parent, so its own spans join this trace.
@@ -142,7 +140,6 @@ export class InvocationTracker implements InvocationObserver {
     const inv = this.#open.get(result.requestId);
     if (!inv) {
       this.#o.log.debug('result for an invocation we did not see start', { requestId: result.requestId });
-      this.#settle(result.requestId);
       return;
     }
     this.#open.delete(result.requestId);
@@ -172,66 +169,31 @@ export class InvocationTracker implements InvocationObserver {
       }
     }
     span.end();
-    this.#settle(result.requestId);
   }
 
   /** Invocations Lambda ended for us (timeout, crash): their spans still go out, as errors. */
   endAllOpen(reason: string): void {
-    for (const [requestId, { span }] of this.#open) {
+    for (const { span } of this.#open.values()) {
       markError(span, {
         type: reason === 'timeout' ? 'timeout' : `Runtime.${reason === 'failure' ? 'Failure' : 'Shutdown'}`,
         message: `invocation did not finish: environment shut down (${reason})`,
       });
       span.end();
-      this.#settle(requestId);
     }
     this.#open.clear();
   }
 
-  // ---- waiting for an invocation to end -------------------------------------
-
   /**
-   * The runtime's connection closed while its invocation was open: most likely
-   * it crashed, and Lambda will send SHUTDOWN (failure), which we only receive
-   * from /event/next. So stop holding the lifecycle; the span stays open and is
-   * ended by its post (exported at the next thaw) or by that SHUTDOWN.
+   * Managed Instances: the lifecycle gave up on an invocation whose post never
+   * came (its worker died, or it ran past its deadline, which Lambda does not
+   * stop there): its span ends as a timeout instead of staying open forever.
    */
-  onEventConnectionClosed(requestId: string): void {
-    if (!this.#open.has(requestId)) return;
-    this.#o.log.debug('runtime connection closed during the invocation', { requestId });
-    const waiter = this.#waiters.get(requestId);
-    if (waiter) {
-      this.#waiters.delete(requestId);
-      waiter();
-    }
-  }
-
-  /** Resolves when the invocation has ended, or at `deadline` (performance.now() time). */
-  whenSettled(requestId: string, deadline: number): Promise<void> {
-    if (this.#settled.has(requestId)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#waiters.delete(requestId);
-        resolve();
-      }, Math.max(0, deadline - performanceNow()));
-      this.#waiters.set(requestId, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  #settle(requestId: string): void {
-    this.#settled.add(requestId);
-    if (this.#settled.size > SETTLED_MEMORY) {
-      const oldest = this.#settled.values().next().value;
-      if (oldest !== undefined) this.#settled.delete(oldest);
-    }
-    const waiter = this.#waiters.get(requestId);
-    if (waiter) {
-      this.#waiters.delete(requestId);
-      waiter();
-    }
+  endAbandoned(requestId: string): void {
+    const inv = this.#open.get(requestId);
+    if (!inv) return;
+    this.#open.delete(requestId);
+    markError(inv.span, { type: 'timeout', message: 'invocation did not finish: no response or error by its deadline' });
+    inv.span.end();
   }
 }
 
@@ -255,10 +217,6 @@ function resourceIdFromArn(arn: string, version: string | undefined): string {
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function performanceNow(): number {
-  return performance.now();
 }
 
 function epochMs(performanceTime: number): number {

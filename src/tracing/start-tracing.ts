@@ -83,10 +83,13 @@ export async function startTracing({ env, config, registration, log }: StartTrac
   });
 
   const hooks: LifecycleHooks = {
+    // The lifecycle calls this once the invocation has ended (it owns the wait).
     async afterInvoke(event) {
       const deadline = performance.now() + (event.deadlineMs - Date.now()) - INVOKE_DEADLINE_MARGIN_MS;
-      await tracker.whenSettled(event.requestId, deadline);
       await flusher.afterInvocation(deadline);
+    },
+    abandoned(requestId) {
+      tracker.endAbandoned(requestId);
     },
     async shutdown(event, deadline) {
       settleInstance(readInstanceFile(instanceFile));

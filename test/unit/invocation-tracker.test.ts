@@ -60,27 +60,18 @@ test('the init phase is recorded once, as a child of the cold-start span', () =>
   assert.equal(firstEvents(), 1);
 });
 
-test('whenSettled resolves for an invocation that already ended, and at the deadline otherwise', async () => {
-  const { tracker, start, end } = setUp();
-  start('a');
-  end('a');
-  await tracker.whenSettled('a', performance.now() + 60_000);
-  start('b');
-  const before = performance.now();
-  await tracker.whenSettled('b', performance.now() + 30);
-  assert.ok(performance.now() - before >= 25);
-});
-
-test('a closed runtime connection stops the wait but leaves the span open for its outcome', async () => {
+test('an invocation the lifecycle gave up on ends as a timeout, and a retried id gets a fresh span', () => {
   const { tracker, start, end, spans } = setUp();
   start('a');
-  const waiting = tracker.whenSettled('a', performance.now() + 60_000);
-  tracker.onEventConnectionClosed('a');
-  await waiting;
-  assert.equal(spans().length, 0);
-  end('a');
+  tracker.endAbandoned('a');
   assert.equal(spans().length, 1);
-  assert.equal(spans()[0]?.status.code, SpanStatusCode.UNSET);
+  assert.equal(spans()[0]?.attributes['error.type'], 'timeout');
+  start('b');
+  start('b'); // Lambda hands the same id out again: the first attempt is over.
+  end('b');
+  assert.equal(spans().length, 3);
+  assert.equal(spans()[1]?.attributes['error.type'], 'timeout');
+  assert.equal(spans()[2]?.status.code, SpanStatusCode.UNSET);
 });
 
 test('invocations still open at SHUTDOWN end as errors with the reason', () => {

@@ -1,0 +1,152 @@
+// The lifecycle's view of the runtime: how long each INVOKE is held, and the
+// runtime that is not behind the proxy at all, told apart from a slow one by
+// the order of events alone (no timers).
+
+import { test, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { RuntimeWatch, BYPASS_CODE, type InvocationEnd } from '../../src/lifecycle/runtime-watch.ts';
+import { createLogger } from '../../src/log.ts';
+
+function setUp(options: { onAbandoned?: (id: string) => void } = {}) {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+  const watch = new RuntimeWatch({ log, listenerPort: 9009, ...options });
+  const later = () => performance.now() + 60_000;
+  /** The INVOKE for `id`: the end, or 'pending' while it is still held. */
+  const invoke = (id: string) => {
+    let end: InvocationEnd | 'pending' = 'pending';
+    const done = watch.whenEnded(id, later()).then((e) => { end = e; return e; });
+    return { done, get end() { return end; } };
+  };
+  const errors = () => lines.filter((l) => l.level === 'error');
+  return { watch, invoke, errors, lines };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+test('an invocation handed out through the proxy is held until its post reaches Lambda', async () => {
+  const { watch, invoke, errors } = setUp();
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  const held = invoke('a');
+  await tick();
+  assert.equal(held.end, 'pending');
+  watch.postEnded('a', true);
+  assert.equal(await held.done, 'posted');
+  assert.equal(errors().length, 0);
+});
+
+test('an INVOKE that arrives while the runtime\'s /next is still being forwarded waits for the event, not a bypass', async () => {
+  const { watch, invoke, errors } = setUp();
+  watch.nextRequested(); // Lambda releases extensions just before the runtime: the INVOKE may come first.
+  const held = invoke('a');
+  await tick();
+  assert.equal(held.end, 'pending');
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  await tick();
+  assert.equal(held.end, 'pending');
+  watch.postEnded('a', true);
+  assert.equal(await held.done, 'posted');
+  assert.equal(watch.bypassed, false);
+  assert.equal(errors().length, 0);
+});
+
+test('an INVOKE read after the runtime already posted is released at once', async () => {
+  const { watch, invoke } = setUp();
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  watch.postEnded('a', false);
+  watch.nextRequested(); // The runtime already waits for the next event.
+  assert.equal(await invoke('a').done, 'posted');
+});
+
+test('an INVOKE for an event the proxy never handed out, with no /next outstanding, is a bypass: released at once, one error', async () => {
+  const { watch, invoke, errors } = setUp();
+  assert.equal(await invoke('a').done, 'bypassed');
+  assert.equal(await invoke('b').done, 'bypassed');
+  assert.equal(errors().length, 1);
+  assert.equal(errors()[0]?.code, BYPASS_CODE);
+  assert.match(String(errors()[0]?.msg), /AWS_LAMBDA_EXEC_WRAPPER=\/opt\/wrapper-script\.sh/);
+  assert.match(String(errors()[0]?.msg), /bootstrap/);
+  assert.equal(watch.bypassed, true);
+  assert.equal(watch.wasBypassed('a'), true);
+  assert.equal(watch.wasBypassed('c'), false);
+});
+
+test('a /next that ends without handing the event out turns a pending INVOKE into a bypass', async () => {
+  const { watch, invoke } = setUp();
+  watch.nextRequested();
+  const held = invoke('a');
+  await tick();
+  assert.equal(held.end, 'pending');
+  watch.nextAnswered(undefined);
+  assert.equal(await held.done, 'bypassed');
+});
+
+test('once the runtime shows up through the proxy, invocations are held again', async () => {
+  const { watch, invoke, lines } = setUp();
+  assert.equal(await invoke('a').done, 'bypassed');
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'b', deadlineMs: undefined });
+  assert.equal(watch.bypassed, false);
+  assert.ok(lines.some((l) => l.code === 'LRAP_RUNTIME_PROXIED'));
+  const held = invoke('b');
+  await tick();
+  assert.equal(held.end, 'pending');
+  watch.postEnded('b', true);
+  assert.equal(await held.done, 'posted');
+});
+
+test('a request id Lambda hands out again is waited for again', async () => {
+  const { watch, invoke } = setUp();
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  watch.postEnded('a', true);
+  assert.equal(await invoke('a').done, 'posted');
+  watch.nextRequested();
+  const retry = invoke('a'); // The retry's INVOKE, its event still on its way.
+  await tick();
+  assert.equal(retry.end, 'pending');
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  await tick();
+  assert.equal(retry.end, 'pending');
+  watch.postEnded('a', true);
+  assert.equal(await retry.done, 'posted');
+});
+
+test('a closed runtime connection releases the invocation', async () => {
+  const { watch, invoke } = setUp();
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  const held = invoke('a');
+  watch.eventConnectionClosed('a');
+  assert.equal(await held.done, 'runtime-gone');
+});
+
+test('an invocation never posted is released at the deadline it was given', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { watch } = setUp();
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  const held = watch.whenEnded('a', performance.now() + 5_000);
+  t.mock.timers.tick(5_000);
+  assert.equal(await held, 'deadline');
+});
+
+test('Managed Instances: an invocation still open a second after its deadline is reported abandoned, once', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  const abandoned: string[] = [];
+  const { watch } = setUp({ onAbandoned: (id) => abandoned.push(id) });
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'a', deadlineMs: 1_003_000 });
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'b', deadlineMs: 1_003_000 });
+  watch.postEnded('b', true);
+  t.mock.timers.tick(3_999);
+  assert.deepEqual(abandoned, []);
+  t.mock.timers.tick(1);
+  assert.deepEqual(abandoned, ['a']);
+  watch.postEnded('a', true); // A late post changes nothing.
+  assert.deepEqual(abandoned, ['a']);
+});
