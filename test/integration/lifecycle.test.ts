@@ -77,3 +77,40 @@ test('the listener is bound to loopback only', async () => {
     await env.sandbox.shutdown();
   }
 });
+
+/** One invocation played through the proxy. */
+async function invokeThrough(env: Awaited<ReturnType<typeof startWithProxy>>, payload: string) {
+  const invoked = env.sandbox.invoke(payload);
+  const got = await next(env.proxy);
+  await respond(env.proxy, raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!, got.body);
+  return invoked;
+}
+
+test('one connection reset on /event/next does not end the extension: it asks again', async () => {
+  const env = await startWithProxy();
+  try {
+    env.sandbox.faults.resetOnce('extension.next');
+    assert.equal((await invokeThrough(env, '{"n":1}')).body.toString(), '{"n":1}');
+    await env.sandbox.waitForEvent('fault-applied', { match: (e) => e.detail.route === 'extension.next' });
+    const from = env.sandbox.events.length;
+    assert.equal((await invokeThrough(env, '{"n":2}')).body.toString(), '{"n":2}');
+    await env.sandbox.waitForEvent('freeze', { fromIndex: from });
+    assert.equal(env.sandbox.events.filter((e) => e.kind === 'crash' || e.kind === 'reset').length, 0);
+    assert.match(env.sandbox.output('lambda-trace-proxy').stderr, /"code":"LRAP_EXTENSIONS_API_RETRY"/);
+  } finally {
+    await env.sandbox.shutdown();
+  }
+});
+
+test('an error answer from Lambda on /event/next ends the extension, as the Extensions API asks', async () => {
+  const env = await startWithProxy();
+  try {
+    env.sandbox.faults.failOnce('extension.next', 500, '{"errorMessage":"broken","errorType":"Extension.Fatal"}');
+    const invoked = invokeThrough(env, '{}').catch(() => undefined);
+    const exit = await env.sandbox.waitForEvent('process-exit', { match: (e) => e.detail.name === 'lambda-trace-proxy' });
+    assert.equal(exit.detail.code, 1);
+    await invoked;
+  } finally {
+    await env.sandbox.shutdown();
+  }
+});

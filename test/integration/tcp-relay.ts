@@ -5,6 +5,8 @@ import net from 'node:net';
 export class TcpRelay {
   readonly #target: { host: string; port: number };
   readonly #sockets = new Set<net.Socket>();
+  #seen = '';
+  #markers: { marker: string; resolve: () => void }[] = [];
   #server: net.Server | undefined;
   port = 0;
 
@@ -21,11 +23,28 @@ export class TcpRelay {
         s.on('close', () => this.#sockets.delete(s));
         s.on('error', () => { inbound.destroy(); outbound.destroy(); });
       }
+      inbound.on('data', (chunk: Buffer) => this.#saw(chunk));
       inbound.pipe(outbound).pipe(inbound);
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     this.#server = server;
     this.port = (server.address() as net.AddressInfo).port;
+  }
+
+  /** Resolves once `marker` has passed through towards the target (it may span chunks). */
+  waitForBytes(marker: string): Promise<void> {
+    if (this.#seen.includes(marker)) return Promise.resolve();
+    return new Promise((resolve) => this.#markers.push({ marker, resolve }));
+  }
+
+  #saw(chunk: Buffer): void {
+    // Only the tail is kept: enough for a marker split across two chunks.
+    this.#seen = (this.#seen + chunk.toString('latin1')).slice(-4096);
+    this.#markers = this.#markers.filter(({ marker, resolve }) => {
+      if (!this.#seen.includes(marker)) return true;
+      resolve();
+      return false;
+    });
   }
 
   /** Stops listening and cuts every connection: the upstream is gone. */

@@ -6,28 +6,28 @@ import assert from 'node:assert/strict';
 import { RUNTIME, next, raw, request, respond, startWithProxy } from './harness.ts';
 import { TcpRelay } from './tcp-relay.ts';
 
-test('upstream down gives 502 JSON, and the proxy works again once it is back', async () => {
-  // The proxy reaches Lambda's Runtime API through a relay we can cut and restore.
-  let relay: TcpRelay | undefined;
-  const relayed = await (async () => {
-    // Reserve a port for the relay, start the sandbox pointed at it, then open the relay to the sandbox.
-    const pending = new TcpRelay('127.0.0.1:1');
-    await pending.start();
-    const port = pending.port;
-    await pending.stop();
-    const started = await startWithProxy({ env: { LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${port}` } });
-    relay = new TcpRelay(started.sandbox.address);
-    await relay.start(port);
-    return started;
-  })();
+/** The proxy reaches Lambda's Runtime API through a relay the test can cut and restore. */
+async function startRelayed(options: Parameters<typeof startWithProxy>[0] = {}) {
+  // Reserve a port for the relay, start the sandbox pointed at it, then open the relay to the sandbox.
+  const pending = new TcpRelay('127.0.0.1:1');
+  await pending.start();
+  const port = pending.port;
+  await pending.stop();
+  const started = await startWithProxy({ ...options, env: { ...options.env, LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${port}` } });
+  const relay = new TcpRelay(started.sandbox.address);
+  await relay.start(port);
+  return { relayed: started, relay };
+}
 
+test('upstream down gives 502 JSON, and the proxy works again once it is back', async () => {
+  const { relayed, relay } = await startRelayed();
   try {
     const invoked = relayed.sandbox.invoke('{"n":1}');
     const got = await next(relayed.proxy);
     assert.equal(got.status, 200);
     const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
 
-    await relay!.stop();
+    await relay.stop();
     const failed = await respond(relayed.proxy, id, Buffer.from('"lost"'));
     assert.equal(failed.status, 502);
     const explained = JSON.parse(failed.body.toString()) as { errorType: string; errorMessage: string };
@@ -38,12 +38,43 @@ test('upstream down gives 502 JSON, and the proxy works again once it is back', 
     const unknownPath = await request(relayed.proxy, { path: `${RUNTIME}/anything` });
     assert.equal(unknownPath.status, 502);
 
-    await relay!.start(relay!.port);
+    await relay.start(relay.port);
     const retried = await respond(relayed.proxy, id, Buffer.from('"delivered"'));
     assert.equal(retried.status, 202);
     assert.equal((await invoked).body.toString(), '"delivered"');
   } finally {
-    await relay?.stop();
+    await relay.stop();
+    await relayed.sandbox.shutdown();
+  }
+});
+
+test('an upstream failure in the middle of a streamed post answers the runtime 502 and reads the rest of its body', async () => {
+  const { relayed, relay } = await startRelayed();
+  try {
+    const invoked = relayed.sandbox.invoke('{}');
+    const id = raw((await next(relayed.proxy)).rawHeaders, 'lambda-runtime-aws-request-id')!;
+    const answer = await request(relayed.proxy, {
+      method: 'POST',
+      path: `${RUNTIME}/invocation/${id}/response`,
+      headers: ['Lambda-Runtime-Function-Response-Mode', 'streaming', 'Content-Type', 'application/octet-stream'],
+      // The runtime keeps streaming after Lambda went away: 1 MiB more, then its end.
+      body: [Buffer.from('first-chunk'), ...Array.from({ length: 16 }, () => Buffer.alloc(64 * 1024, 0x61)), Buffer.from('last')],
+      betweenChunks: async (i) => {
+        if (i !== 0) return;
+        await relay.waitForBytes('first-chunk');
+        await relay.stop();
+      },
+    });
+    assert.equal(answer.status, 502);
+    assert.equal((JSON.parse(answer.body.toString()) as { errorType: string }).errorType, 'Extension.UpstreamUnreachable');
+
+    // The proxy and the runtime's connection are still good: once Lambda is back, the post goes through.
+    await relay.start(relay.port);
+    const retried = await respond(relayed.proxy, id, Buffer.from('"delivered"'));
+    assert.equal(retried.status, 202);
+    assert.equal((await invoked).body.toString(), '"delivered"');
+  } finally {
+    await relay.stop();
     await relayed.sandbox.shutdown();
   }
 });

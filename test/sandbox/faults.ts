@@ -8,6 +8,7 @@ import type { RouteName } from './routes.ts';
  */
 export class FaultPlan {
   #once = new Map<RouteName, Reply[]>();
+  #resets = new Map<RouteName, number>();
   #holds = 0;
   readonly #changed: () => void;
 
@@ -25,6 +26,24 @@ export class FaultPlan {
     queue.push(reply);
     this.#once.set(route, queue);
     this.#changed();
+  }
+
+  /**
+   * Resets (TCP RST) the connection of the next call of `route` instead of
+   * answering it: a connection that broke, as one may across a freeze.
+   */
+  resetOnce(route: RouteName): void {
+    this.#resets.set(route, (this.#resets.get(route) ?? 0) + 1);
+    this.#changed();
+  }
+
+  /** Whether the next call of `route` is to be reset (and uses up that plan). */
+  takeReset(route: RouteName): boolean {
+    const left = this.#resets.get(route) ?? 0;
+    if (left === 0) return false;
+    if (left === 1) this.#resets.delete(route);
+    else this.#resets.set(route, left - 1);
+    return true;
   }
 
   /** Takes the planned reply for `route`, if any. */

@@ -80,6 +80,11 @@ export class SandboxServer {
       send(res, errorReply(404, 'NotFound', `No such API: ${entry.method} ${entry.url}`));
       return;
     }
+    if (this.#faults.takeReset(match.route)) {
+      this.#log.record('fault-applied', { route: match.route, status: 'reset' });
+      req.socket.resetAndDestroy();
+      return;
+    }
     const fault = this.#faults.take(match.route);
     if (fault !== undefined) {
       this.#log.record('fault-applied', { route: match.route, status: fault.status });
