@@ -73,19 +73,24 @@ export async function runLifecycle(
       if (!hooks) continue;
       const end = await ended;
       log.debug('invoke', { requestId: event.requestId, end });
-      await hooks.afterInvoke(event).catch((err: unknown) => {
-        log.warn('tracing could not finish an invocation', { code: 'LRAP_TRACING_HOOK_FAILED', requestId: event.requestId, error: describeError(err) });
-      });
+      await guarded(() => hooks.afterInvoke(event), log, 'tracing could not finish an invocation', 'LRAP_TRACING_HOOK_FAILED');
       continue;
     }
     const now = performance.now();
     const deadline = now + Math.max(0, event.deadlineMs - Date.now() - SHUTDOWN_MARGIN_MS);
     log.info('shutdown', { reason: event.shutdownReason, budgetMs: Math.round(deadline - now) });
     await proxy.close(now + (deadline - now) * DRAIN_SHARE);
-    if (hooks) await hooks.shutdown(event, deadline).catch((err: unknown) => {
-      log.warn('tracing could not flush at shutdown', { code: 'LRAP_FLUSH_FAILED', error: describeError(err) });
-    });
+    if (hooks) await guarded(() => hooks.shutdown(event, deadline), log, 'tracing could not flush at shutdown', 'LRAP_FLUSH_FAILED');
     return 0;
+  }
+}
+
+/** A hook's throw or rejection is logged and goes no further: it must never hold or end the lifecycle. */
+async function guarded(call: () => Promise<void>, log: Logger, msg: string, code: string): Promise<void> {
+  try {
+    await call();
+  } catch (err) {
+    log.warn(msg, { code, error: describeError(err) });
   }
 }
 

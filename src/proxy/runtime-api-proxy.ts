@@ -157,8 +157,14 @@ export class RuntimeApiProxy {
    */
   #internalError(exchange: Exchange, err: unknown): void {
     this.#log.error('internal error while forwarding a Runtime API call; answered 502', { code: 'LRAP_INTERNAL_ERROR', error: describeError(err) });
-    exchange.abort?.(describeError(err));
-    if (!exchange.res.destroyed) this.#answerBadGateway(exchange.res, 'internal error in the proxy', 'Extension.InternalError');
+    try {
+      exchange.abort?.(describeError(err));
+    } catch {
+      // Its lifecycle signal went out in a finally; tracing's failure is already being reported.
+    }
+    // An answer already complete is left alone; one not begun gets a 502; one half-sent is cut.
+    const res = exchange.res;
+    if (!res.destroyed && !res.writableEnded) this.#answerBadGateway(res, 'internal error in the proxy', 'Extension.InternalError');
     exchange.req.resume();
   }
 
@@ -177,13 +183,9 @@ export class RuntimeApiProxy {
     const { route, req, res } = exchange;
     const signals = this.#signals;
     const observer = this.#observer;
-    if (route.kind === 'next') {
-      this.#signal(() => signals.nextRequested());
-      observer?.onNextRequest(performance.now());
-    }
     const isPost = route.kind === 'response' || route.kind === 'error';
     const watched = observer !== undefined && route.kind !== 'other' && route.kind !== 'next';
-    const keptBody: Buffer[] | undefined = watched && (route.kind === 'init-error' || observer.wantsBody(route.requestId, route.kind)) ? [] : undefined;
+    let keptBody: Buffer[] | undefined;
     let bodyBytes = 0;
     let settled = false;
     // Tracing first (guarded: it cannot throw here), then the lifecycle's
@@ -215,6 +217,11 @@ export class RuntimeApiProxy {
       nextDone(undefined);
       settle(undefined, undefined, failure);
     };
+    if (route.kind === 'next') {
+      this.#signal(() => signals.nextRequested());
+      observer?.onNextRequest(performance.now());
+    }
+    if (watched && (route.kind === 'init-error' || observer.wantsBody(route.requestId, route.kind))) keptBody = [];
 
     const headers = forwardableHeaders(req.rawHeaders);
     if (!replaceHeaderValue(headers, 'host', this.#upstream.text)) headers.push('Host', this.#upstream.text);
