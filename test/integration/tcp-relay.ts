@@ -17,6 +17,7 @@ export class TcpRelay {
 
   async start(port = 0): Promise<void> {
     const server = net.createServer((inbound) => {
+      this.accepted++;
       const outbound = net.connect(this.#target);
       for (const s of [inbound, outbound]) {
         this.#sockets.add(s);
@@ -45,6 +46,17 @@ export class TcpRelay {
       resolve();
       return false;
     });
+  }
+
+  /** Connections accepted so far (each is one upstream connection of the proxy). */
+  accepted = 0;
+
+  /**
+   * Resets (TCP RST) every connection but keeps listening: connections that
+   * died under the proxy while it could not notice (a freeze, a snapshot restore).
+   */
+  resetAll(): void {
+    for (const s of this.#sockets) s.resetAndDestroy();
   }
 
   /** Stops listening and cuts every connection: the upstream is gone. */

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RUNTIME, next, raw, request, respond, startWithProxy } from './harness.ts';
 import { TcpRelay } from './tcp-relay.ts';
+import type { RecordedRequest } from '../sandbox/sandbox.ts';
 
 /** The proxy reaches Lambda's Runtime API through a relay the test can cut and restore. */
 async function startRelayed(options: Parameters<typeof startWithProxy>[0] = {}) {
@@ -109,5 +110,52 @@ test('a runtime that sends garbage or hangs up mid-body does not take the proxy 
     assert.equal((await again).status, 202);
   } finally {
     await env.sandbox.shutdown();
+  }
+});
+
+test('a /next whose upstream connection died under it (a snapshot restore) is sent again: the runtime still gets its event', async () => {
+  const { relayed, relay } = await startRelayed();
+  try {
+    // The runtime's first call: a fresh connection, not one reused from the pool.
+    const got = next(relayed.proxy);
+    const first = await relayed.sandbox.waitForRequest((r) => r.url.endsWith('/invocation/next'));
+    relay.resetAll();
+    // Lambda hands the event to the /next that reaches it after the restore.
+    await relayed.sandbox.waitForRequest((r) => r.url.endsWith('/invocation/next') && r !== first);
+    const invoked = relayed.sandbox.invoke('{"after":"restore"}');
+    const event = await got;
+    assert.equal(event.status, 200);
+    assert.equal(event.body.toString(), '{"after":"restore"}');
+    await respond(relayed.proxy, raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!, Buffer.from('1'));
+    assert.equal((await invoked).status, 202);
+  } finally {
+    await relay.stop();
+    await relayed.sandbox.shutdown();
+  }
+});
+
+test('pooled connections that died while the environment was frozen never fail the runtime\'s calls, posts included', async () => {
+  const { relayed, relay } = await startRelayed();
+  try {
+    for (let n = 0; n < 3; n++) {
+      // Frozen: the extension and the runtime wait; Lambda's side drops every connection meanwhile.
+      const seen = relayed.sandbox.requests.length;
+      const isNewPoll = (r: RecordedRequest) => r.url.endsWith('/invocation/next') && relayed.sandbox.requests.indexOf(r) >= seen;
+      const got = next(relayed.proxy);
+      const first = await relayed.sandbox.waitForRequest(isNewPoll);
+      const from = relayed.sandbox.events.length;
+      relay.resetAll();
+      await relayed.sandbox.waitForRequest((r) => isNewPoll(r) && r !== first);
+      const invoked = relayed.sandbox.invoke(JSON.stringify({ n }));
+      const event = await got;
+      assert.equal(event.status, 200);
+      const id = raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!;
+      assert.equal((await respond(relayed.proxy, id, Buffer.alloc(64 * 1024, 0x61))).status, 202);
+      assert.equal((await invoked).body.length, 64 * 1024);
+      await relayed.sandbox.waitForEvent('thaw', { fromIndex: from });
+    }
+  } finally {
+    await relay.stop();
+    await relayed.sandbox.shutdown();
   }
 });
