@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { LambdaSandbox, type LambdaSandboxOptions } from '../sandbox/sandbox.ts';
+import { OtlpReceiver } from '../support/otlp-receiver.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const LAYER = path.join(ROOT, 'dist/layer');
@@ -26,23 +27,50 @@ export interface ProxiedSandbox {
   /** Where the runtime reaches the proxy: host:port. */
   readonly proxy: string;
   readonly port: number;
+  /** The collector, when tracing is on. */
+  readonly receiver: OtlpReceiver | undefined;
+  /** Shuts the sandbox down, then the collector. */
+  close(): Promise<void>;
 }
+
+export interface ProxiedSandboxOptions extends Partial<LambdaSandboxOptions> {
+  env?: Record<string, string>;
+  /** Tracing on, exporting to a collector of the test's own (default: off, a plain proxy). */
+  tracing?: boolean;
+}
+
+/** Both ways the extension runs: what holds as a plain proxy must hold with tracing on. */
+export const TRACING_MODES = [false, true] as const;
 
 /**
  * Starts the sandbox with the built layer and the given runtime. With runtime
  * 'external' the test is the runtime and talks to `proxy` itself.
  */
-export async function startWithProxy(options: Partial<LambdaSandboxOptions> & { env?: Record<string, string> } = {}): Promise<ProxiedSandbox> {
+export async function startWithProxy(options: ProxiedSandboxOptions = {}): Promise<ProxiedSandbox> {
   const port = await freePort();
+  const receiver = options.tracing === true ? await OtlpReceiver.start() : undefined;
+  const tracingEnv: Record<string, string> = receiver
+    ? { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint }
+    : { OTEL_SDK_DISABLED: 'true' };
+  const { tracing: _tracing, ...sandboxOptions } = options;
   const sandbox = new LambdaSandbox({
     layerDir: LAYER,
     runtime: 'external',
     wrapper: WRAPPER,
-    ...options,
-    env: { LRAP_LISTENER_PORT: String(port), OTEL_SDK_DISABLED: 'true', ...options.env },
+    ...sandboxOptions,
+    env: { LRAP_LISTENER_PORT: String(port), ...tracingEnv, ...options.env },
   });
-  await sandbox.start();
-  return { sandbox, proxy: `127.0.0.1:${port}`, port };
+  const close = async () => {
+    await sandbox.shutdown();
+    await receiver?.close();
+  };
+  try {
+    await sandbox.start();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { sandbox, proxy: `127.0.0.1:${port}`, port, receiver, close };
 }
 
 export interface RawResponse {

@@ -1,9 +1,9 @@
 // When the real Runtime API cannot be reached, the runtime gets an honest 502
 // that says what failed, never a hung socket, and the proxy keeps serving.
 
-import { test } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { RUNTIME, next, raw, request, respond, startWithProxy } from './harness.ts';
+import { RUNTIME, TRACING_MODES, next, raw, request, respond, startWithProxy } from './harness.ts';
 import { TcpRelay } from './tcp-relay.ts';
 import type { RecordedRequest } from '../sandbox/sandbox.ts';
 
@@ -20,142 +20,146 @@ async function startRelayed(options: Parameters<typeof startWithProxy>[0] = {}) 
   return { relayed: started, relay };
 }
 
-test('upstream down gives 502 JSON, and the proxy works again once it is back', async () => {
-  const { relayed, relay } = await startRelayed();
-  try {
-    const invoked = relayed.sandbox.invoke('{"n":1}');
-    const got = await next(relayed.proxy);
-    assert.equal(got.status, 200);
-    const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
+for (const tracing of TRACING_MODES) {
+  describe(`with tracing ${tracing ? 'on' : 'off'}`, () => {
+    test('upstream down gives 502 JSON, and the proxy works again once it is back', async () => {
+      const { relayed, relay } = await startRelayed({ tracing });
+      try {
+        const invoked = relayed.sandbox.invoke('{"n":1}');
+        const got = await next(relayed.proxy);
+        assert.equal(got.status, 200);
+        const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
 
-    await relay.stop();
-    const failed = await respond(relayed.proxy, id, Buffer.from('"lost"'));
-    assert.equal(failed.status, 502);
-    const explained = JSON.parse(failed.body.toString()) as { errorType: string; errorMessage: string };
-    assert.equal(explained.errorType, 'Extension.UpstreamUnreachable');
-    assert.match(explained.errorMessage, /ECONNREFUSED|ECONNRESET/);
-    assert.match(explained.errorMessage, new RegExp(`/invocation/${id}/response`));
-
-    const unknownPath = await request(relayed.proxy, { path: `${RUNTIME}/anything` });
-    assert.equal(unknownPath.status, 502);
-
-    await relay.start(relay.port);
-    const retried = await respond(relayed.proxy, id, Buffer.from('"delivered"'));
-    assert.equal(retried.status, 202);
-    assert.equal((await invoked).body.toString(), '"delivered"');
-  } finally {
-    await relay.stop();
-    await relayed.sandbox.shutdown();
-  }
-});
-
-test('an upstream failure in the middle of a streamed post answers the runtime 502 and reads the rest of its body', async () => {
-  const { relayed, relay } = await startRelayed();
-  try {
-    const invoked = relayed.sandbox.invoke('{}');
-    const id = raw((await next(relayed.proxy)).rawHeaders, 'lambda-runtime-aws-request-id')!;
-    const answer = await request(relayed.proxy, {
-      method: 'POST',
-      path: `${RUNTIME}/invocation/${id}/response`,
-      headers: ['Lambda-Runtime-Function-Response-Mode', 'streaming', 'Content-Type', 'application/octet-stream'],
-      // The runtime keeps streaming after Lambda went away: 1 MiB more, then its end.
-      body: [Buffer.from('first-chunk'), ...Array.from({ length: 16 }, () => Buffer.alloc(64 * 1024, 0x61)), Buffer.from('last')],
-      betweenChunks: async (i) => {
-        if (i !== 0) return;
-        await relay.waitForBytes('first-chunk');
         await relay.stop();
-      },
+        const failed = await respond(relayed.proxy, id, Buffer.from('"lost"'));
+        assert.equal(failed.status, 502);
+        const explained = JSON.parse(failed.body.toString()) as { errorType: string; errorMessage: string };
+        assert.equal(explained.errorType, 'Extension.UpstreamUnreachable');
+        assert.match(explained.errorMessage, /ECONNREFUSED|ECONNRESET/);
+        assert.match(explained.errorMessage, new RegExp(`/invocation/${id}/response`));
+
+        const unknownPath = await request(relayed.proxy, { path: `${RUNTIME}/anything` });
+        assert.equal(unknownPath.status, 502);
+
+        await relay.start(relay.port);
+        const retried = await respond(relayed.proxy, id, Buffer.from('"delivered"'));
+        assert.equal(retried.status, 202);
+        assert.equal((await invoked).body.toString(), '"delivered"');
+      } finally {
+        await relay.stop();
+        await relayed.close();
+      }
     });
-    assert.equal(answer.status, 502);
-    assert.equal((JSON.parse(answer.body.toString()) as { errorType: string }).errorType, 'Extension.UpstreamUnreachable');
 
-    // The proxy and the runtime's connection are still good: once Lambda is back, the post goes through.
-    await relay.start(relay.port);
-    const retried = await respond(relayed.proxy, id, Buffer.from('"delivered"'));
-    assert.equal(retried.status, 202);
-    assert.equal((await invoked).body.toString(), '"delivered"');
-  } finally {
-    await relay.stop();
-    await relayed.sandbox.shutdown();
-  }
-});
+    test('an upstream failure in the middle of a streamed post answers the runtime 502 and reads the rest of its body', async () => {
+      const { relayed, relay } = await startRelayed({ tracing });
+      try {
+        const invoked = relayed.sandbox.invoke('{}');
+        const id = raw((await next(relayed.proxy)).rawHeaders, 'lambda-runtime-aws-request-id')!;
+        const answer = await request(relayed.proxy, {
+          method: 'POST',
+          path: `${RUNTIME}/invocation/${id}/response`,
+          headers: ['Lambda-Runtime-Function-Response-Mode', 'streaming', 'Content-Type', 'application/octet-stream'],
+          // The runtime keeps streaming after Lambda went away: 1 MiB more, then its end.
+          body: [Buffer.from('first-chunk'), ...Array.from({ length: 16 }, () => Buffer.alloc(64 * 1024, 0x61)), Buffer.from('last')],
+          betweenChunks: async (i) => {
+            if (i !== 0) return;
+            await relay.waitForBytes('first-chunk');
+            await relay.stop();
+          },
+        });
+        assert.equal(answer.status, 502);
+        assert.equal((JSON.parse(answer.body.toString()) as { errorType: string }).errorType, 'Extension.UpstreamUnreachable');
 
-test('a runtime that sends garbage or hangs up mid-body does not take the proxy down', async () => {
-  const env = await startWithProxy();
-  try {
-    const net = await import('node:net');
-    const [host, port] = env.proxy.split(':');
-    // Not HTTP at all.
-    const garbage = net.connect(Number(port), host);
-    const answer: Buffer[] = [];
-    garbage.on('data', (c: Buffer) => answer.push(c));
-    garbage.end('\x00\x01 this is not HTTP\r\n\r\n');
-    await new Promise((r) => garbage.on('close', r));
-    assert.match(Buffer.concat(answer).toString(), /^HTTP\/1\.1 400 /);
-    // A post announcing 1000 bytes that stops after 10.
-    const invoked = env.sandbox.invoke('{}');
-    const id = raw((await next(env.proxy)).rawHeaders, 'lambda-runtime-aws-request-id')!;
-    const partial = net.connect(Number(port), host);
-    partial.write(`POST ${RUNTIME}/invocation/${id}/response HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789`);
-    await env.sandbox.waitForRequest((r) => r.url.includes(`/${id}/response`), { timeoutMs: 5000 });
-    partial.destroy();
-    // The proxy still serves the runtime.
-    const ok = await respond(env.proxy, id, Buffer.from('"after"'));
-    assert.ok([202, 403].includes(ok.status), `proxy answered (${ok.status})`);
-    await invoked.catch(() => undefined);
-    const again = env.sandbox.invoke('{"again":true}');
-    const got = await next(env.proxy);
-    assert.equal(got.body.toString(), '{"again":true}');
-    await respond(env.proxy, raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!, Buffer.from('1'));
-    assert.equal((await again).status, 202);
-  } finally {
-    await env.sandbox.shutdown();
-  }
-});
+        // The proxy and the runtime's connection are still good: once Lambda is back, the post goes through.
+        await relay.start(relay.port);
+        const retried = await respond(relayed.proxy, id, Buffer.from('"delivered"'));
+        assert.equal(retried.status, 202);
+        assert.equal((await invoked).body.toString(), '"delivered"');
+      } finally {
+        await relay.stop();
+        await relayed.close();
+      }
+    });
 
-test('a /next whose upstream connection died under it (a snapshot restore) is sent again: the runtime still gets its event', async () => {
-  const { relayed, relay } = await startRelayed();
-  try {
-    // The runtime's first call: a fresh connection, not one reused from the pool.
-    const got = next(relayed.proxy);
-    const first = await relayed.sandbox.waitForRequest((r) => r.url.endsWith('/invocation/next'));
-    relay.resetAll();
-    // Lambda hands the event to the /next that reaches it after the restore.
-    await relayed.sandbox.waitForRequest((r) => r.url.endsWith('/invocation/next') && r !== first);
-    const invoked = relayed.sandbox.invoke('{"after":"restore"}');
-    const event = await got;
-    assert.equal(event.status, 200);
-    assert.equal(event.body.toString(), '{"after":"restore"}');
-    await respond(relayed.proxy, raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!, Buffer.from('1'));
-    assert.equal((await invoked).status, 202);
-  } finally {
-    await relay.stop();
-    await relayed.sandbox.shutdown();
-  }
-});
+    test('a runtime that sends garbage or hangs up mid-body does not take the proxy down', async () => {
+      const env = await startWithProxy({ tracing });
+      try {
+        const net = await import('node:net');
+        const [host, port] = env.proxy.split(':');
+        // Not HTTP at all.
+        const garbage = net.connect(Number(port), host);
+        const answer: Buffer[] = [];
+        garbage.on('data', (c: Buffer) => answer.push(c));
+        garbage.end('\x00\x01 this is not HTTP\r\n\r\n');
+        await new Promise((r) => garbage.on('close', r));
+        assert.match(Buffer.concat(answer).toString(), /^HTTP\/1\.1 400 /);
+        // A post announcing 1000 bytes that stops after 10.
+        const invoked = env.sandbox.invoke('{}');
+        const id = raw((await next(env.proxy)).rawHeaders, 'lambda-runtime-aws-request-id')!;
+        const partial = net.connect(Number(port), host);
+        partial.write(`POST ${RUNTIME}/invocation/${id}/response HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789`);
+        await env.sandbox.waitForRequest((r) => r.url.includes(`/${id}/response`), { timeoutMs: 5000 });
+        partial.destroy();
+        // The proxy still serves the runtime.
+        const ok = await respond(env.proxy, id, Buffer.from('"after"'));
+        assert.ok([202, 403].includes(ok.status), `proxy answered (${ok.status})`);
+        await invoked.catch(() => undefined);
+        const again = env.sandbox.invoke('{"again":true}');
+        const got = await next(env.proxy);
+        assert.equal(got.body.toString(), '{"again":true}');
+        await respond(env.proxy, raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!, Buffer.from('1'));
+        assert.equal((await again).status, 202);
+      } finally {
+        await env.close();
+      }
+    });
 
-test('pooled connections that died while the environment was frozen never fail the runtime\'s calls, posts included', async () => {
-  const { relayed, relay } = await startRelayed();
-  try {
-    for (let n = 0; n < 3; n++) {
-      // Frozen: the extension and the runtime wait; Lambda's side drops every connection meanwhile.
-      const seen = relayed.sandbox.requests.length;
-      const isNewPoll = (r: RecordedRequest) => r.url.endsWith('/invocation/next') && relayed.sandbox.requests.indexOf(r) >= seen;
-      const got = next(relayed.proxy);
-      const first = await relayed.sandbox.waitForRequest(isNewPoll);
-      const from = relayed.sandbox.events.length;
-      relay.resetAll();
-      await relayed.sandbox.waitForRequest((r) => isNewPoll(r) && r !== first);
-      const invoked = relayed.sandbox.invoke(JSON.stringify({ n }));
-      const event = await got;
-      assert.equal(event.status, 200);
-      const id = raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!;
-      assert.equal((await respond(relayed.proxy, id, Buffer.alloc(64 * 1024, 0x61))).status, 202);
-      assert.equal((await invoked).body.length, 64 * 1024);
-      await relayed.sandbox.waitForEvent('thaw', { fromIndex: from });
-    }
-  } finally {
-    await relay.stop();
-    await relayed.sandbox.shutdown();
-  }
-});
+    test('a /next whose upstream connection died under it (a snapshot restore) is sent again: the runtime still gets its event', async () => {
+      const { relayed, relay } = await startRelayed({ tracing });
+      try {
+        // The runtime's first call: a fresh connection, not one reused from the pool.
+        const got = next(relayed.proxy);
+        const first = await relayed.sandbox.waitForRequest((r) => r.url.endsWith('/invocation/next'));
+        relay.resetAll();
+        // Lambda hands the event to the /next that reaches it after the restore.
+        await relayed.sandbox.waitForRequest((r) => r.url.endsWith('/invocation/next') && r !== first);
+        const invoked = relayed.sandbox.invoke('{"after":"restore"}');
+        const event = await got;
+        assert.equal(event.status, 200);
+        assert.equal(event.body.toString(), '{"after":"restore"}');
+        await respond(relayed.proxy, raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!, Buffer.from('1'));
+        assert.equal((await invoked).status, 202);
+      } finally {
+        await relay.stop();
+        await relayed.close();
+      }
+    });
+
+    test('pooled connections that died while the environment was frozen never fail the runtime\'s calls, posts included', async () => {
+      const { relayed, relay } = await startRelayed({ tracing });
+      try {
+        for (let n = 0; n < 3; n++) {
+          // Frozen: the extension and the runtime wait; Lambda's side drops every connection meanwhile.
+          const seen = relayed.sandbox.requests.length;
+          const isNewPoll = (r: RecordedRequest) => r.url.endsWith('/invocation/next') && relayed.sandbox.requests.indexOf(r) >= seen;
+          const got = next(relayed.proxy);
+          const first = await relayed.sandbox.waitForRequest(isNewPoll);
+          const from = relayed.sandbox.events.length;
+          relay.resetAll();
+          await relayed.sandbox.waitForRequest((r) => isNewPoll(r) && r !== first);
+          const invoked = relayed.sandbox.invoke(JSON.stringify({ n }));
+          const event = await got;
+          assert.equal(event.status, 200);
+          const id = raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!;
+          assert.equal((await respond(relayed.proxy, id, Buffer.alloc(64 * 1024, 0x61))).status, 202);
+          assert.equal((await invoked).body.length, 64 * 1024);
+          await relayed.sandbox.waitForEvent('thaw', { fromIndex: from });
+        }
+      } finally {
+        await relay.stop();
+        await relayed.close();
+      }
+    });
+  });
+}
