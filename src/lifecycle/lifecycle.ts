@@ -57,6 +57,7 @@ export async function runLifecycle(
   for (;;) {
     let event: LifecycleEvent;
     try {
+      proxy.noteFreezePoint();
       event = await nextEventRetrying(client, log);
     } catch (err) {
       // Lambda answers 500 when the environment is broken: the documented move is to exit.

@@ -73,8 +73,14 @@ export interface InvocationObserver {
   /** The runtime asked for an event; the first such call marks the end of its init. */
   onNextRequest(at: number): void;
   onInvocationEvent(event: InvocationEvent): EventRewrite | undefined;
-  /** Whether the body of this invocation's post should be kept for `onInvocationResult`. */
-  wantsBody(requestId: string, kind: 'response' | 'error'): boolean;
+  /**
+   * How many bytes of this post's body to keep for `onInvocationResult` or
+   * `onInitError` (0: none). The body is forwarded whole either way; only what
+   * tracing asks for is kept, so the proxy holds no buffering rules of its own.
+   */
+  postBytesToKeep(requestId: string | undefined, kind: 'response' | 'error' | 'init-error'): number;
+  /** How many bytes of Lambda's answer to a post, when it refused it (status ≥ 400), to keep for `onInvocationResult`. */
+  answerBytesToKeep(): number;
   onInvocationResult(result: InvocationResult): void;
   onInitError(headers: readonly string[], body: Buffer): void;
 }
@@ -95,8 +101,11 @@ export function guardObserver(observer: InvocationObserver, log: Logger): Invoca
     onInvocationEvent(event) {
       try { return observer.onInvocationEvent(event); } catch (err) { report('onInvocationEvent', err, event.requestId); return undefined; }
     },
-    wantsBody(requestId, kind) {
-      try { return observer.wantsBody(requestId, kind); } catch (err) { report('wantsBody', err, requestId); return false; }
+    postBytesToKeep(requestId, kind) {
+      try { return observer.postBytesToKeep(requestId, kind); } catch (err) { report('postBytesToKeep', err, requestId); return 0; }
+    },
+    answerBytesToKeep() {
+      try { return observer.answerBytesToKeep(); } catch (err) { report('answerBytesToKeep', err); return 0; }
     },
     onInvocationResult(result) {
       try { observer.onInvocationResult(result); } catch (err) { report('onInvocationResult', err, result.requestId); }

@@ -40,6 +40,11 @@ export interface InvocationTrackerOptions {
   readonly onFirstEvent: () => void;
 }
 
+/** Posts kept to read an error or a status code; larger ones are forwarded unread (6 MB is Lambda's buffered limit). */
+const MAX_KEPT_POST_BYTES = 8 * 1024 * 1024;
+/** Lambda's answers refusing a post are small JSON documents; more is not worth keeping. */
+const MAX_KEPT_ANSWER_BYTES = 64 * 1024;
+
 export class InvocationTracker implements InvocationObserver {
   readonly #o: InvocationTrackerOptions;
   readonly #open = new Map<string, OpenInvocation>();
@@ -131,9 +136,15 @@ export class InvocationTracker implements InvocationObserver {
 
   // ---- end ---------------------------------------------------------------
 
-  wantsBody(requestId: string, kind: 'response' | 'error'): boolean {
-    if (kind === 'error') return true;
-    return this.#open.get(requestId)?.trigger.httpShaped ?? false;
+  /** Error documents are read for the exception; a response only when HTTP-shaped (its statusCode). */
+  postBytesToKeep(requestId: string | undefined, kind: 'response' | 'error' | 'init-error'): number {
+    if (kind !== 'response') return MAX_KEPT_POST_BYTES;
+    const httpShaped = requestId !== undefined && (this.#open.get(requestId)?.trigger.httpShaped ?? false);
+    return httpShaped ? MAX_KEPT_POST_BYTES : 0;
+  }
+
+  answerBytesToKeep(): number {
+    return MAX_KEPT_ANSWER_BYTES;
   }
 
   onInvocationResult(result: InvocationResult): void {
