@@ -65,6 +65,18 @@ describe('Robustness', () => {
     assert.equal(indexOf(sb.events, 'internal-error'), -1);
   });
 
+  test('faults.resetOnce resets the connection of the next call of that route, once, and the next call is served', async (t) => {
+    const h = await sandbox(t, { runtime: 'external' });
+    h.sb.faults.resetOnce('runtime.restore-next');
+    const reset = await request('GET', h.sb.address, '/2018-06-01/runtime/restore/next').then(
+      () => 'answered', (err: NodeJS.ErrnoException) => err.code);
+    assert.equal(reset, 'ECONNRESET');
+    const applied = await h.sb.waitForEvent('fault-applied');
+    assert.equal(applied.detail['route'], 'runtime.restore-next');
+    assert.equal(applied.detail['status'], 'reset');
+    assert.equal((await request('GET', h.sb.address, '/2018-06-01/runtime/restore/next')).status, 200);
+  });
+
   test('a long poll whose client went away does not swallow the next invocation', async (t) => {
     const { sb } = await sandbox(t, { runtime: 'external' });
     const socket = socketTo(sb.address);
