@@ -3,9 +3,9 @@
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { RUNTIME, TRACING_MODES, next, raw, request, respond, startWithProxy } from './harness.ts';
+import { RUNTIME, TRACING_MODES, next, raw, request, respond, startWithProxy, type ProxiedSandbox } from './harness.ts';
 import { TcpRelay } from './tcp-relay.ts';
-import type { RecordedRequest } from '../sandbox/sandbox.ts';
+import type { InvokeResult, RecordedRequest } from '../sandbox/sandbox.ts';
 
 /** The proxy reaches Lambda's Runtime API through a relay the test can cut and restore. */
 async function startRelayed(options: Parameters<typeof startWithProxy>[0] = {}) {
@@ -18,6 +18,14 @@ async function startRelayed(options: Parameters<typeof startWithProxy>[0] = {}) 
   const relay = new TcpRelay(started.sandbox.address);
   await relay.start(port);
   return { relayed: started, relay };
+}
+
+/** Lambda is back: the runtime's post for `id` goes through, and the caller gets it. */
+async function postsOnceLambdaIsBack(relayed: ProxiedSandbox, relay: TcpRelay, id: string, invoked: Promise<InvokeResult>): Promise<void> {
+  await relay.start(relay.port);
+  const retried = await respond(relayed.proxy, id, Buffer.from('"delivered"'));
+  assert.equal(retried.status, 202);
+  assert.equal((await invoked).body.toString(), '"delivered"');
 }
 
 for (const tracing of TRACING_MODES) {
@@ -41,10 +49,7 @@ for (const tracing of TRACING_MODES) {
         const unknownPath = await request(relayed.proxy, { path: `${RUNTIME}/anything` });
         assert.equal(unknownPath.status, 502);
 
-        await relay.start(relay.port);
-        const retried = await respond(relayed.proxy, id, Buffer.from('"delivered"'));
-        assert.equal(retried.status, 202);
-        assert.equal((await invoked).body.toString(), '"delivered"');
+        await postsOnceLambdaIsBack(relayed, relay, id, invoked);
       } finally {
         await relay.stop();
         await relayed.close();
@@ -71,11 +76,8 @@ for (const tracing of TRACING_MODES) {
         assert.equal(answer.status, 502);
         assert.equal((JSON.parse(answer.body.toString()) as { errorType: string }).errorType, 'Extension.UpstreamUnreachable');
 
-        // The proxy and the runtime's connection are still good: once Lambda is back, the post goes through.
-        await relay.start(relay.port);
-        const retried = await respond(relayed.proxy, id, Buffer.from('"delivered"'));
-        assert.equal(retried.status, 202);
-        assert.equal((await invoked).body.toString(), '"delivered"');
+        // The proxy and the runtime's connection are still good.
+        await postsOnceLambdaIsBack(relayed, relay, id, invoked);
       } finally {
         await relay.stop();
         await relayed.close();
