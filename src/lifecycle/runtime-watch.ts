@@ -13,7 +13,21 @@
 // released just before the runtime, so the event may be a moment behind the
 // INVOKE), or the runtime asked Lambda directly. Only the last is a bypass, and
 // it is decided the moment nothing is outstanding: a slow Init or a `/next`
-// asked late only delays the INVOKE itself.
+// asked late only delays the INVOKE itself ("when a function is invoked in
+// response to a Next API request, Lambda sends an Invoke event to the runtime
+// and to each extension", Extensions API guide).
+//
+// The other orders considered: an Init retried at the first invoke runs inline
+// before that INVOKE (RIE `doInvoke`: `doRuntimeDomainInit`, then release), so
+// the runtime's `/next` still comes first. A SnapStart restore: the runtime's
+// first `/next` after it goes through us like any other (retried by the proxy
+// if its connection died). Chained proxies: each one in the chain forwards the
+// `/next`, so each sees it before Lambda does. Managed Instances: no INVOKE at
+// all, so nothing is held and nothing is detected here (the Telemetry API can
+// tell, later). A `/next` that ends without an event (an error answer, an
+// upstream failure) no longer counts as outstanding. One request id handed out
+// twice (a retried attempt) is matched by attempt: the INVOKE counts against
+// the hand-outs of that id, not against an earlier attempt's end.
 
 import { performance } from 'node:perf_hooks';
 import type { HandedOutEvent, RuntimeSignals } from '../proxy/invocation-observer.ts';
