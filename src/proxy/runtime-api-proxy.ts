@@ -273,7 +273,10 @@ export class RuntimeApiProxy {
         // A pooled connection that died while we were frozen or snapshotted: a
         // request without a body can safely go again on a fresh connection, as
         // long as nothing of its answer came back.
-        if (!hasBody && attempt === 0 && !res.headersSent && !res.destroyed && isConnectionFailure(err)) {
+        // (A body-less POST only on a reused socket: the stale keep-alive case,
+        // where Lambda cannot have read it; a fresh one may have been delivered.)
+        const idempotent = req.method === 'GET' || req.method === 'HEAD' || upReq.reusedSocket;
+        if (!hasBody && idempotent && attempt === 0 && !res.headersSent && !res.destroyed && isConnectionFailure(err)) {
           this.#log.debug('upstream connection broke; sending again on a fresh one', { error: err.code ?? err.message, reused: upReq.reusedSocket });
           send(1);
           return;
@@ -381,6 +384,8 @@ export class RuntimeApiProxy {
     streamBody(upRes, res, kept && ((chunk) => {
       if (keptBytes < answerBytesToKeep) { kept.push(chunk); keptBytes += chunk.length; }
     }), onDone && this.#guard(exchange, () => onDone(status, kept ? Buffer.concat(kept) : undefined)));
+    // A break in the middle of the answer also fails the upstream request: its
+    // error handler ends the call for the lifecycle and cuts the runtime's side.
     upRes.on('error', () => res.destroy());
     res.on('close', () => { if (!upRes.complete) upRes.destroy(); });
   }

@@ -4,7 +4,13 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { RUNTIME, TRACING_MODES, next, raw, request, respond, startWithProxy, type ProxiedSandbox } from './harness.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { TcpRelay } from './tcp-relay.ts';
+import { RuntimeApiProxy } from '../../src/proxy/runtime-api-proxy.ts';
+import { RuntimeWatch } from '../../src/lifecycle/runtime-watch.ts';
+import { createLogger } from '../../src/log.ts';
 import type { InvokeResult, RecordedRequest } from '../sandbox/sandbox.ts';
 
 /** The proxy reaches Lambda's Runtime API through a relay the test can cut and restore. */
@@ -165,3 +171,38 @@ for (const tracing of TRACING_MODES) {
     });
   });
 }
+
+test('an answer to a post that breaks off midway still releases the invocation, and the runtime\'s connection is cut, not left hanging', async () => {
+  // Lambda here is a server that hands out one event, then answers the post
+  // with half a body and resets: the proxy and the lifecycle's watch run in-process.
+  const lambda = http.createServer((req, res) => {
+    if (req.url?.endsWith('/invocation/next')) {
+      res.writeHead(200, { 'Lambda-Runtime-Aws-Request-Id': 'r1', 'Lambda-Runtime-Deadline-Ms': String(Date.now() + 60_000), 'Content-Length': '2' });
+      res.end('{}');
+      return;
+    }
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(202, { 'Content-Length': '100' });
+      res.write('{"status":');
+      setImmediate(() => res.socket?.resetAndDestroy());
+    });
+  });
+  await new Promise<void>((resolve) => lambda.listen(0, '127.0.0.1', resolve));
+  const lambdaPort = (lambda.address() as AddressInfo).port;
+  const log = createLogger('none');
+  const watch = new RuntimeWatch({ log, listenerPort: 0 });
+  const proxy = new RuntimeApiProxy({ host: '127.0.0.1', port: lambdaPort, text: `127.0.0.1:${lambdaPort}` }, watch, log);
+  const address = `127.0.0.1:${await proxy.listen(0)}`;
+  try {
+    const got = await next(address);
+    assert.equal(raw(got.rawHeaders, 'lambda-runtime-aws-request-id'), 'r1');
+    const ended = watch.whenEnded('r1', performance.now() + 60_000);
+    const posted = await respond(address, 'r1', Buffer.from('"ok"')).then((r) => r.status, (err: NodeJS.ErrnoException) => err.code);
+    assert.notEqual(posted, 202, 'the runtime does not get a whole answer Lambda never finished');
+    assert.equal(await ended, 'posted');
+  } finally {
+    await proxy.close(performance.now());
+    lambda.close();
+  }
+});
