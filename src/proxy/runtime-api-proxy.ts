@@ -177,8 +177,7 @@ export class RuntimeApiProxy {
       // Its lifecycle signal went out in a finally; tracing's failure is already being reported.
     }
     // An answer already complete is left alone; one not begun gets a 502; one half-sent is cut.
-    const res = exchange.res;
-    if (!res.destroyed && !res.writableEnded) this.#answerBadGateway(res, 'internal error in the proxy', 'Extension.InternalError');
+    this.#answerBadGateway(exchange.res, 'internal error in the proxy', 'Extension.InternalError');
     exchange.req.resume();
   }
 
@@ -296,7 +295,10 @@ export class RuntimeApiProxy {
       streamBody(req, upReq, (chunk) => {
         bodyBytes += chunk.length;
         if (keptBody && bodyBytes <= keepUpTo) keptBody.push(chunk);
-      }, undefined);
+      }, undefined, (err) => {
+        upReq.destroy();
+        this.#internalError(exchange, err);
+      });
       // The runtime went away mid-post (crash, timeout kill): abandon the upstream request.
       req.on('close', () => {
         if (!req.complete) {
@@ -323,7 +325,7 @@ export class RuntimeApiProxy {
     const res = exchange.res;
     const receivedAt = performance.now();
     const body = new EventBody(upRes.headers['content-length']);
-    upRes.on('data', (c: Buffer) => body.add(c));
+    upRes.on('data', this.#guard(exchange, (c: Buffer) => body.add(c)));
     upRes.on('error', () => res.destroy());
     upRes.on('end', this.#guard(exchange, () => {
       const event = body.bytes();
@@ -383,7 +385,7 @@ export class RuntimeApiProxy {
     let keptBytes = 0;
     streamBody(upRes, res, kept && ((chunk) => {
       if (keptBytes < answerBytesToKeep) { kept.push(chunk); keptBytes += chunk.length; }
-    }), onDone && this.#guard(exchange, () => onDone(status, kept ? Buffer.concat(kept) : undefined)));
+    }), onDone && (() => onDone(status, kept ? Buffer.concat(kept) : undefined)), (err) => this.#internalError(exchange, err));
     // A break in the middle of the answer also fails the upstream request: its
     // error handler ends the call for the lifecycle and cuts the runtime's side.
     upRes.on('error', () => res.destroy());
@@ -402,6 +404,7 @@ export class RuntimeApiProxy {
   }
 
   #answerBadGateway(res: http.ServerResponse, failure: string, errorType: string): void {
+    if (res.writableEnded || res.destroyed) return; // Already answered (or gone): never cut a complete answer.
     if (res.headersSent) {
       res.destroy(); // Part of an answer is out: cutting the connection is the only honest signal left.
       return;

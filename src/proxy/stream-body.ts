@@ -11,24 +11,34 @@ export function streamBody(
   to: http.OutgoingMessage,
   onChunk: ((chunk: Buffer) => void) | undefined,
   onEnd: (() => void) | undefined,
+  /** A throw in here (a bug): the caller ends the exchange honestly instead of leaving it hanging. */
+  onFailure: (err: unknown) => void,
 ): void {
   const resume = () => from.resume();
   from.on('data', (chunk: Buffer) => {
-    onChunk?.(chunk);
-    // The far side failed (its error is handled by the caller): the rest of
-    // the body is read and dropped, so the sender is never left hanging.
-    if (to.destroyed) return;
-    if (!to.write(chunk)) {
-      from.pause();
-      to.once('drain', resume);
+    try {
+      onChunk?.(chunk);
+      // The far side failed (its error is handled by the caller): the rest of
+      // the body is read and dropped, so the sender is never left hanging.
+      if (to.destroyed) return;
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', resume);
+      }
+    } catch (err) {
+      onFailure(err);
     }
   });
   to.once('close', resume);
   from.on('end', () => {
-    if (!to.destroyed) {
-      if (from.rawTrailers.length > 0) to.addTrailers(trailerPairs(from.rawTrailers));
-      to.end();
+    try {
+      if (!to.destroyed) {
+        if (from.rawTrailers.length > 0) to.addTrailers(trailerPairs(from.rawTrailers));
+        to.end();
+      }
+      onEnd?.();
+    } catch (err) {
+      onFailure(err);
     }
-    onEnd?.();
   });
 }
