@@ -8,14 +8,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAYER, WRAPPER, RUNTIME, freePort, next, raw, request, respond } from './harness.ts';
-import { LambdaSandbox, type LambdaSandboxOptions } from '../sandbox/sandbox.ts';
+import { LambdaSandbox, SandboxInitError, type LambdaSandboxOptions } from '../sandbox/sandbox.ts';
 import { FixtureControl } from '../sandbox/fixtures/control.ts';
 import { fakeRuntime, type FakeRuntimeConfig } from '../sandbox/fixtures/temp-layer.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 
 const EXTENSION = 'lambda-trace-proxy';
 
-async function start(options: { wrapper: boolean; runtime: FakeRuntimeConfig | 'external'; timeoutMs?: number; beforeInit?: (sb: LambdaSandbox, control: FixtureControl) => Promise<void> }) {
+async function start(options: {
+  wrapper: boolean; runtime: FakeRuntimeConfig | 'external'; timeoutMs?: number; initTimeoutMs?: number;
+  beforeInit?: (sb: LambdaSandbox, control: FixtureControl) => Promise<void>;
+  /** The first Init is expected to fail (it is run again at the first invoke). */
+  initFails?: boolean;
+}) {
   const control = new FixtureControl();
   await control.listen();
   const receiver = await OtlpReceiver.start();
@@ -25,6 +30,7 @@ async function start(options: { wrapper: boolean; runtime: FakeRuntimeConfig | '
     runtime: options.runtime === 'external' ? 'external' : { command: fakeRuntime(options.runtime) },
     ...(options.wrapper ? { wrapper: WRAPPER } : {}),
     timeoutMs: options.timeoutMs ?? 3_000,
+    ...(options.initTimeoutMs !== undefined ? { initTimeoutMs: options.initTimeoutMs } : {}),
     env: {
       LRAP_LISTENER_PORT: String(port), FIXTURE_CONTROL: control.address,
       OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
@@ -33,7 +39,8 @@ async function start(options: { wrapper: boolean; runtime: FakeRuntimeConfig | '
   const sandbox = new LambdaSandbox(sandboxOptions);
   const started = sandbox.start();
   await options.beforeInit?.(sandbox, control);
-  await started;
+  if (options.initFails === true) await assert.rejects(started, SandboxInitError);
+  else await started;
   const close = async () => {
     await sandbox.shutdown();
     await receiver.close();
@@ -114,6 +121,25 @@ test('a runtime with a long Init that asks for /next late is held for, traced, a
     assert.ok(env.receiver.spans.some((s) => s.attributes['faas.invocation.id'] === secondResult.requestId));
     assert.equal(logged(env.sandbox, 'LRAP_RUNTIME_BYPASS').length, 0);
     env.control.open('next-2');
+  } finally {
+    await env.close();
+  }
+});
+
+test('an Init that timed out and is run again at the first invoke is held for and traced, not taken for a bypass', async () => {
+  // The runtime never asks for /next within the Init limit: Lambda gives up on
+  // that Init and runs a new one when the first invocation comes.
+  const env = await start({
+    wrapper: true, runtime: { nextGates: true }, initTimeoutMs: 1_000, initFails: true,
+  });
+  try {
+    env.control.open('next-0');
+    const result = await env.sandbox.invoke('{"after":"init retried"}');
+    assert.equal(result.outcome, 'response');
+    await extensionBackAfter(env.sandbox, result.endedAt);
+    assert.ok(env.receiver.spans.some((s) => s.attributes['faas.invocation.id'] === result.requestId));
+    assert.equal(logged(env.sandbox, 'LRAP_RUNTIME_BYPASS').length, 0);
+    env.control.open('next-1');
   } finally {
     await env.close();
   }
