@@ -1,4 +1,4 @@
-// OS-only runtimes (provided.al2023) ignore AWS_LAMBDA_EXEC_WRAPPER: Lambda
+// OS-only runtimes (provided.al2023, provided.al2) ignore AWS_LAMBDA_EXEC_WRAPPER: Lambda
 // runs the code's `bootstrap` directly, so the runtime would talk to the real
 // Runtime API and no span would ever open (aws/aws-lambda-go#523). The
 // wrapper has to be in the bootstrap itself. This module builds such a
@@ -58,7 +58,7 @@ export class TracedBootstrap {
 
   /**
    * A directory holding a built `bootstrap` (and whatever it needs), as the
-   * code of a provided.al2023 function, its bootstrap run through the wrapper.
+   * code of a provided.al2023 or provided.al2 function, its bootstrap run through the wrapper.
    * The directory is left as it is; the copy is made at synth time, without Docker.
    */
   static fromDirectory(directory: string): Code {

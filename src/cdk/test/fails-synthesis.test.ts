@@ -16,16 +16,37 @@ function functionsOf(template: Record<string, unknown>): Record<string, { Proper
   return Object.fromEntries(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function'));
 }
 
-test('an Amazon Linux 2 runtime fails synthesis with the function\'s path and a runtime to move to, and is left untouched', (t) => {
+test('a runtime Lambda no longer lets anyone update fails synthesis with the function\'s path and a runtime to move to, and is left untouched', (t) => {
   const app = newApp(t);
   const stack = new Stack(app, 'Orders');
-  const old = inlineFunction(stack, 'Legacy', Runtime.PYTHON_3_11);
+  const old = inlineFunction(stack, 'Legacy', Runtime.NODEJS_12_X);
   new LambdaTraceProxy(stack, 'Tracing', { layers: TraceProxyLayers.fromArns(ARNS) }).addFunctions(old);
   assert.throws(() => app.synth({ force: true }),
-    /Orders\/Legacy cannot be traced: its runtime python3\.11 runs on Amazon Linux 2 .*move the function to an Amazon Linux 2023 runtime such as python3\.13/);
+    /Orders\/Legacy cannot be traced: its runtime nodejs12\.x is deprecated and Lambda no longer lets you create or update functions on it, .*move the function to a supported runtime such as nodejs24\.x\./);
   const [legacy] = Object.values(functionsOf(templateOf(app, stack, { skipValidation: true })));
   assert.equal(legacy?.Properties.Layers, undefined);
   assert.equal(legacy?.Properties.Environment, undefined);
+});
+
+test('an Amazon Linux 1 runtime fails synthesis, saying why it cannot be traced and where to move, and is left untouched', (t) => {
+  const app = newApp(t);
+  const stack = new Stack(app, 'Orders');
+  const old = inlineFunction(stack, 'Legacy', Runtime.PYTHON_3_7);
+  new LambdaTraceProxy(stack, 'Tracing', { layers: TraceProxyLayers.fromArns(ARNS) }).addFunctions(old);
+  assert.throws(() => app.synth({ force: true }),
+    /Orders\/Legacy cannot be traced: its runtime python3\.7 runs on Amazon Linux 1, whose runtimes do not run AWS_LAMBDA_EXEC_WRAPPER, .*such as python3\.13\./);
+  const [legacy] = Object.values(functionsOf(templateOf(app, stack, { skipValidation: true })));
+  assert.equal(legacy?.Properties.Layers, undefined);
+  assert.equal(legacy?.Properties.Environment, undefined);
+});
+
+test('a provided.al2 function whose bootstrap is a program fails synthesis with the recipe, as on provided.al2023', (t) => {
+  const app = newApp(t);
+  const stack = new Stack(app, 'Orders');
+  const go = new Function(stack, 'GoOrders', { runtime: Runtime.PROVIDED_AL2, handler: 'bootstrap', code: Code.fromAsset(binaryBootstrapDirectory(t)) });
+  new LambdaTraceProxy(stack, 'Tracing', { layers: TraceProxyLayers.fromArns(ARNS) }).addFunctions(go);
+  assert.throws(() => app.synth({ force: true }),
+    /Orders\/GoOrders \(provided\.al2\) would not be traced: OS-only runtimes ignore AWS_LAMBDA_EXEC_WRAPPER, .*its bootstrap does not run \/opt\/wrapper-script\.sh\. Fix: build its code with TracedBootstrap\.fromDirectory/);
 });
 
 test('a provided.al2023 function whose bootstrap is a program fails synthesis with the recipe', (t) => {
@@ -74,12 +95,15 @@ test('every function that cannot be traced is reported in the one failure, each 
   const app = newApp(t);
   const stack = new Stack(app, 'Orders');
   new LambdaTraceProxy(stack, 'Tracing', { layers: TraceProxyLayers.fromArns(ARNS) }).traceAll(stack);
-  inlineFunction(stack, 'OldNode', Runtime.NODEJS_18_X);
-  inlineFunction(stack, 'OldRuby', Runtime.RUBY_3_2);
+  inlineFunction(stack, 'OldNode', Runtime.NODEJS_12_X);
+  inlineFunction(stack, 'OldRuby', Runtime.RUBY_2_5);
+  new Function(stack, 'OldGo', { runtime: Runtime.GO_1_X, handler: 'main', code: Code.fromAsset(binaryBootstrapDirectory(t)) });
   inlineFunction(stack, 'Fine', Runtime.NODEJS_24_X);
+  inlineFunction(stack, 'FineOnAl2', Runtime.RUBY_3_2);
   assert.throws(() => app.synth({ force: true }), (error: Error) => {
-    assert.match(error.message, /Orders\/OldNode cannot be traced: its runtime nodejs18\.x/);
-    assert.match(error.message, /Orders\/OldRuby cannot be traced: its runtime ruby3\.2/);
+    assert.match(error.message, /Orders\/OldNode cannot be traced: its runtime nodejs12\.x/);
+    assert.match(error.message, /Orders\/OldRuby cannot be traced: its runtime ruby2\.5/);
+    assert.match(error.message, /Orders\/OldGo cannot be traced: its runtime go1\.x/);
     assert.doesNotMatch(error.message, /Orders\/Fine/);
     return true;
   });

@@ -51,6 +51,30 @@ test('each function gets the layer of its runtime and architecture from the ARNs
   assert.deepEqual(layerArnsOf(template, 'Shell'), [ARNS.arm64]);
 });
 
+test('Amazon Linux 2 functions get the standalone layer of their architecture and the wrapper variable; provided.al2 the layer and a bootstrap that runs the wrapper', (t) => {
+  const stack = newStack(t);
+  const functions = [
+    inlineFunction(stack, 'Java8', Runtime.JAVA_8_CORRETTO),
+    inlineFunction(stack, 'Java11', Runtime.JAVA_11, Architecture.ARM_64),
+    inlineFunction(stack, 'Java17', Runtime.JAVA_17),
+    inlineFunction(stack, 'Python310', Runtime.PYTHON_3_10, Architecture.ARM_64),
+    inlineFunction(stack, 'Python311', Runtime.PYTHON_3_11),
+    inlineFunction(stack, 'Node18', Runtime.NODEJS_18_X, Architecture.ARM_64),
+    new Function(stack, 'ShellAl2', { runtime: Runtime.PROVIDED_AL2, handler: 'x', code: TracedBootstrap.fromDirectory(SHELL_RUNTIME), architecture: Architecture.ARM_64 }),
+  ];
+  new LambdaTraceProxy(stack, 'Tracing', { layers: TraceProxyLayers.fromArns(ARNS), endpoint: 'http://collector.internal:4318' }).addFunctions(...functions);
+  const template = Template.fromStack(stack);
+  const expected: [string, string, boolean][] = [
+    ['Java8', ARNS.x86_64, true], ['Java11', ARNS.arm64, true], ['Java17', ARNS.x86_64, true], ['Python310', ARNS.arm64, true],
+    ['Python311', ARNS.x86_64, true], ['Node18', ARNS.arm64, true], ['ShellAl2', ARNS.arm64, false],
+  ];
+  for (const [id, arn, wrapperVariable] of expected) {
+    assert.deepEqual(layerArnsOf(template, id), [arn], id);
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.internal:4318' };
+    assert.deepEqual(variablesOf(template, id), wrapperVariable ? { AWS_LAMBDA_EXEC_WRAPPER: '/opt/wrapper-script.sh', ...endpoint } : endpoint, id);
+  }
+});
+
 test('without the slim layer\'s ARN, Node.js functions take the standalone layer of their architecture', (t) => {
   const stack = newStack(t);
   const fn = inlineFunction(stack, 'Node24', Runtime.NODEJS_24_X, Architecture.ARM_64);
