@@ -26,7 +26,11 @@ export type SandboxEventKind =
   | 'restore-error'
   | 'fault-applied'
   | 'client-error'
-  | 'internal-error';
+  | 'internal-error'
+  | 'telemetry-subscribed'
+  | 'telemetry-refused'
+  | 'telemetry-delivered'
+  | 'out-of-memory';
 
 export type EventDetailValue = string | number | boolean | null | readonly string[];
 export type EventDetail = Readonly<Record<string, EventDetailValue>>;

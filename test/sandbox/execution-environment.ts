@@ -11,8 +11,12 @@ import { Invocation } from './invocations.ts';
 import type { InvokeOptions, InvokeResult, RuntimePost } from './invocations.ts';
 import { listExtensions, MAX_EXTENSIONS } from './layer.ts';
 import type { ManagedProcess, OutputStore, ProcessExit, ProcessRegistry, StdioMode } from './processes.ts';
-import { send } from './replies.ts';
+import { errorReply, send } from './replies.ts';
+import type { Reply } from './replies.ts';
 import type { RuntimeApiHost } from './runtime-api.ts';
+import { readFileSync } from 'node:fs';
+import { parseSubscription, subscriptionReply, TelemetryHub } from './telemetry-api.ts';
+import type { Status } from './telemetry-api.ts';
 
 /** The runtime process, or 'external': the test plays the runtime itself. */
 export type RuntimeSpec = { readonly command: readonly string[]; readonly cwd?: string } | 'external';
@@ -32,6 +36,12 @@ export interface EnvironmentSettings {
   readonly shutdownDeadlineMs: number;
   readonly concurrency: number;
   readonly stdio: StdioMode;
+  /**
+   * The memory size is enforced: a runtime whose resident memory passes it is
+   * SIGKILLed (as the kernel's OOM killer does in Lambda) and the invocation
+   * ends with this `errorType` in platform.runtimeDone; null: not enforced.
+   */
+  readonly outOfMemoryErrorType: string | null;
 }
 
 export interface ProcessExitReport {
@@ -66,6 +76,9 @@ export interface Collaborators {
 const RUNTIME_SIGTERM_GRACE_MS = 300;
 /** After a SIGKILL, how long to wait for the exit to be reported (safety net only). */
 const KILL_SETTLE_MS = 2_000;
+/** How often a running runtime's memory is checked when the memory size is enforced. */
+const MEMORY_CHECK_MS = 10;
+const MIB = 1024 * 1024;
 
 interface ExtensionRecord {
   readonly name: string;
@@ -121,6 +134,16 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
   #initPromise: Promise<void> | null = null;
   #resetPromise: Promise<void> | null = null;
   #shutdownPromise: Promise<ShutdownReport> | null = null;
+  readonly #telemetry: TelemetryHub;
+  #initStartedAt = 0;
+  /** Init duration, reported once with the first invocation's platform.report. */
+  #initDurationMs: number | null = null;
+  /** How the runtime last exited, for the platform's own log line after a crash. */
+  #lastRuntimeExit: ProcessExit | null = null;
+  #memoryKilled = false;
+  #memoryTimer: NodeJS.Timeout | null = null;
+  #peakRssMb = 0;
+  #reported = new Set<string>();
 
   constructor(settings: EnvironmentSettings, collaborators: Collaborators) {
     this.#settings = settings;
@@ -130,6 +153,17 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
     this.#output = collaborators.output;
     const { region, accountId, functionName } = settings.identity;
     this.#functionArn = `arn:aws:lambda:${region}:${accountId}:function:${functionName}`;
+    this.#telemetry = new TelemetryHub(collaborators.log, settings.concurrency > 1);
+  }
+
+  /** `PUT /2022-07-01/telemetry` from a registered extension. */
+  subscribeTelemetry(id: string, body: Buffer): Reply {
+    const extension = this.#byId.get(id);
+    if (extension === undefined) return errorReply(403, 'Extension.UnknownExtensionIdentifier', `Unknown extension ${id}`);
+    const result = parseSubscription(body, this.managedInstances);
+    if (!Array.isArray(result)) this.#telemetry.subscribe(extension.name, result);
+    else this.#log.record('telemetry-refused', { extension: extension.name, problems: result });
+    return subscriptionReply(result);
   }
 
   get functionArn(): string {
@@ -247,6 +281,7 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
     extension.events = events;
     this.#byId.set(id, extension);
     this.#log.record('extension-registered', { name, id, events: [...events] });
+    this.#telemetry.report({ kind: 'extension', name, events: [...events] });
     queueMicrotask(() => this.#progress());
     return id;
   }
@@ -299,6 +334,13 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
       wrapper: this.#settings.wrapper,
     });
     this.#log.record('init-start');
+    // A new environment: extensions subscribe again; Init's events are kept for them.
+    this.#telemetry.reset();
+    this.#reported.clear();
+    this.#memoryKilled = false;
+    this.#peakRssMb = 0;
+    this.#initStartedAt = now();
+    this.#telemetry.report({ kind: 'initStart', initializationType: this.#initializationType(), phase: 'init' }, this.#initStartedAt);
     const done = new Promise<void>((resolve, reject) => {
       this.#pendingInit = { resolve, reject };
     });
@@ -375,6 +417,10 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
       cwd: spec.cwd ?? this.#settings.taskRoot,
       stdio: this.#settings.stdio,
       output: this.#output,
+      // The runtime's output is the function's log (`function` telemetry).
+      onOutput: (bytes) => {
+        for (const line of bytes.toString('utf8').split('\n')) if (line !== '') this.#telemetry.functionLog(line);
+      },
     });
     this.#runtime = process;
     this.#log.record('runtime-started', { pid: process.pid, command });
@@ -398,6 +444,7 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
     this.#pendingInit = null;
     this.#phase = 'ready';
     this.#log.record('init-done');
+    this.#reportInit('success', undefined);
     pending.resolve();
   }
 
@@ -405,6 +452,7 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
     const pending = this.#pendingInit;
     if (pending === null) return;
     this.#pendingInit = null;
+    this.#reportInit('error', err.errorType);
     this.#phase = 'resetting';
     pending.reject(err);
   }
@@ -514,6 +562,10 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
       if (extension.events.has('INVOKE')) this.#deliver(extension, event);
     }
     this.#log.record('invoke', { requestId: invocation.requestId, deadlineMs, traceId: invocation.traceId });
+    this.#telemetry.report({
+      kind: 'start', requestId: invocation.requestId, version: this.#settings.identity.functionVersion, tracing: this.#tracing(invocation),
+    }, invocation.startedAt);
+    this.#watchMemory();
     invocation.deadlineTimer = setTimeout(() => this.#onDeadline(invocation), Math.max(0, deadlineMs - Date.now()));
   }
 
@@ -540,6 +592,7 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
   #settle(invocation: Invocation, outcome: InvokeResult['outcome'], post: RuntimePost | null): void {
     if (invocation.result !== null) return;
     const result = invocation.settle(outcome, post);
+    this.#reportRuntimeDone(invocation, result, post);
     this.#log.record('invoke-done', {
       requestId: invocation.requestId,
       outcome: result.outcome,
@@ -552,6 +605,7 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
     if (invocation.deadlineTimer !== null) clearTimeout(invocation.deadlineTimer);
     invocation.deadlineTimer = null;
     invocation.state = 'ended';
+    this.#reportInvocation(invocation);
     this.#active.delete(invocation.requestId);
     this.#finished.add(invocation.requestId);
     if (this.#invokePhase === invocation) this.#invokePhase = null;
@@ -571,6 +625,7 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
 
   #onRuntimeExit(process: ManagedProcess, exit: ProcessExit): void {
     this.#log.record('process-exit', exitDetail('runtime', process, exit));
+    if (process === this.#runtime) this.#lastRuntimeExit = exit;
     if (process.exitExpected || process !== this.#runtime) return;
     if (this.#pendingInit !== null) {
       this.#failInit(
@@ -654,6 +709,7 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
     this.#log.record('shutdown-done');
     this.#processes.killAll();
     this.#processes.unhook();
+    this.#telemetry.reset();
     return report;
   }
 
@@ -668,6 +724,9 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
     const deadlineMs = Date.now() + this.#settings.shutdownDeadlineMs;
     this.#registrationOpen = false;
     this.#log.record('shutdown', { reason, deadlineMs });
+    this.#stopWatchingMemory();
+    // What the platform reported so far reaches subscribers before they are told to shut down.
+    this.#telemetry.flush();
 
     let runtimeReport: ProcessExitReport | null = null;
     const runtime = this.#runtime;
@@ -707,6 +766,129 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
     return { reason, deadlineMs, extensions: reports, runtime: runtimeReport };
   }
 
+  // ── Telemetry API facts ─────────────────────────────────────────────────
+
+  #initializationType(): string {
+    return this.managedInstances ? 'lambda-managed-instances' : 'on-demand';
+  }
+
+  #reportInit(status: Status, errorType: string | undefined): void {
+    const durationMs = now() - this.#initStartedAt;
+    this.#initDurationMs = status === 'success' ? durationMs : null;
+    const base = { initializationType: this.#initializationType(), phase: 'init' as const, status, ...(errorType === undefined ? {} : { errorType }) };
+    this.#telemetry.report({ kind: 'initRuntimeDone', ...base });
+    this.#telemetry.report({ kind: 'initReport', ...base, durationMs });
+  }
+
+  #tracing(invocation: Invocation): { spanId: string; value: string } {
+    return { spanId: invocation.platformSpanId, value: invocation.traceId };
+  }
+
+  /** platform.runtimeDone: the runtime posted, timed out, or died. */
+  #reportRuntimeDone(invocation: Invocation, result: InvokeResult, post: RuntimePost | null): void {
+    let status: Status = 'success';
+    let errorType: string | undefined;
+    if (result.outcome === 'error') {
+      status = 'error';
+      errorType = result.errorType ?? 'Unhandled';
+    } else if (result.outcome === 'timeout') {
+      status = 'timeout';
+      errorType = 'Sandbox.Timedout';
+    } else if (result.outcome === 'crash') {
+      status = 'error';
+      errorType = this.#memoryKilled && this.#settings.outOfMemoryErrorType !== null ? this.#settings.outOfMemoryErrorType : 'Runtime.ExitError';
+      // Lambda's own line in the function's log after a runtime died.
+      const exit = this.#lastRuntimeExit;
+      const how = exit?.signal ? `signal: ${exit.signal === 'SIGKILL' ? 'killed' : exit.signal === 'SIGABRT' ? 'aborted' : exit.signal}` : `exit status ${exit?.code ?? 'unknown'}`;
+      this.#telemetry.functionLog(`RequestId: ${invocation.requestId} Error: Runtime exited with error: ${how}`);
+      this.#telemetry.functionLog(errorType);
+    }
+    const request = post?.request;
+    const responseStart = request?.at ?? result.endedAt;
+    const lastChunk = request?.chunks[request.chunks.length - 1]?.at ?? responseStart;
+    invocation.platform = {
+      status,
+      ...(errorType === undefined ? {} : { errorType }),
+      responseStart,
+      responseLatencyMs: Math.max(0, responseStart - result.startedAt),
+      responseDurationMs: Math.max(0, lastChunk - responseStart),
+    };
+    this.#telemetry.report({
+      kind: 'runtimeDone',
+      requestId: invocation.requestId,
+      ...invocation.platform,
+      durationMs: result.endedAt - result.startedAt,
+      producedBytes: result.body.length,
+      tracing: this.#tracing(invocation),
+    }, result.endedAt);
+  }
+
+  /** platform.report, once per invocation, when its invoke phase ends. */
+  #reportInvocation(invocation: Invocation): void {
+    if (this.#reported.has(invocation.requestId) || invocation.result === null) return;
+    this.#reported.add(invocation.requestId);
+    const result = invocation.result;
+    const platform = invocation.platform ?? {
+      status: 'error' as const, errorType: 'Runtime.ExitError', responseStart: result.endedAt, responseLatencyMs: 0, responseDurationMs: 0,
+    };
+    const durationMs = now() - invocation.startedAt;
+    const memorySizeMB = this.#settings.identity.memoryMb;
+    this.#samplePeakMemory();
+    const maxMemoryUsedMB = this.#memoryKilled ? memorySizeMB : Math.min(memorySizeMB, Math.max(1, Math.ceil(this.#peakRssMb)));
+    const initDurationMs = this.#initDurationMs ?? undefined;
+    this.#initDurationMs = null;
+    this.#telemetry.report({
+      kind: 'report',
+      requestId: invocation.requestId,
+      ...platform,
+      durationMs,
+      // Lambda bills by the millisecond, rounded up.
+      billedDurationMs: Math.ceil(durationMs),
+      memorySizeMB,
+      maxMemoryUsedMB,
+      ...(initDurationMs === undefined ? {} : { initDurationMs }),
+      tracing: this.#tracing(invocation),
+    });
+  }
+
+  /** Peak resident memory of the runtime and the extensions (VmHWM), in MiB. */
+  #samplePeakMemory(): void {
+    let total = 0;
+    for (const pid of [this.#runtime?.pid, ...this.#extensions.map((e) => e.process.pid)]) {
+      if (pid === null || pid === undefined) continue;
+      total += readStatusKb(pid, 'VmHWM') / 1024;
+    }
+    this.#peakRssMb = Math.max(this.#peakRssMb, total);
+  }
+
+  /** Enforces the memory size on the runtime while invocations run (the sandbox's OOM killer). */
+  #watchMemory(): void {
+    if (this.#settings.outOfMemoryErrorType === null || this.#memoryTimer !== null) return;
+    const limitKb = this.#settings.identity.memoryMb * (MIB / 1024);
+    this.#memoryTimer = setInterval(() => {
+      const runtime = this.#runtime;
+      if (runtime === null || runtime.pid === null || this.#runningCount() === 0) {
+        this.#stopWatchingMemory();
+        return;
+      }
+      if (readStatusKb(runtime.pid, 'VmRSS') <= limitKb) return;
+      this.#memoryKilled = true;
+      this.#log.record('out-of-memory', { pid: runtime.pid, memoryMb: this.#settings.identity.memoryMb });
+      this.#stopWatchingMemory();
+      // SIGKILL to the group, as the kernel does; the exit is the runtime's crash.
+      try {
+        process.kill(-runtime.pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }, MEMORY_CHECK_MS);
+  }
+
+  #stopWatchingMemory(): void {
+    if (this.#memoryTimer !== null) clearInterval(this.#memoryTimer);
+    this.#memoryTimer = null;
+  }
+
   // ── Helpers ───────────────────────────────────────────────────────────────
 
   #deliver(extension: ExtensionRecord, event: Buffer): void {
@@ -741,6 +923,16 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
   #requireEnvs(): ProcessEnvironments {
     if (this.#envs === null) throw new Error('environments are built at Init');
     return this.#envs;
+  }
+}
+
+/** A `kB` field of /proc/<pid>/status, 0 when the process is gone. */
+function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
   }
 }
 

@@ -39,11 +39,13 @@ export interface ExtensionsApiHost {
   /** False when Init is not in progress (the call is then refused). */
   reportExtensionInitError(id: string, errorType: string, errorMessage: string): boolean;
   reportExitError(id: string, errorType: string, errorMessage: string): void;
+  /** Telemetry API subscription of a registered extension; the host validates and answers. */
+  subscribeTelemetry(id: string, body: Buffer): Reply;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Extensions API `2020-01-01`, plus the Telemetry/Logs API stubs. */
+/** Extensions API `2020-01-01`, the Telemetry API subscription, and the Logs API stub. */
 export function handleExtensionsApi(
   host: ExtensionsApiHost,
   match: RouteMatch,
@@ -59,9 +61,11 @@ export function handleExtensionsApi(
       return postError(host, request, 'init');
     case 'extension.exit-error':
       return postError(host, request, 'exit');
-    case 'telemetry.subscribe':
-      // Not modelled. Same answer as the RIE stub: accepted, but nothing will be delivered.
-      return jsonReply(202, { errorMessage: 'Telemetry API is not supported', errorType: 'Telemetry.NotSupported' });
+    case 'telemetry.subscribe': {
+      const found = identify(host, request);
+      if ('status' in found) return found;
+      return host.subscribeTelemetry(found.id, request.body);
+    }
     case 'logs.subscribe':
       return jsonReply(202, { errorMessage: 'Logs API is not supported', errorType: 'Logs.NotSupported' });
     default:

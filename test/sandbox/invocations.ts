@@ -52,6 +52,15 @@ export interface RuntimePost {
   readonly streamed: boolean;
 }
 
+export interface PlatformOutcome {
+  readonly status: 'success' | 'error' | 'failure' | 'timeout';
+  readonly errorType?: string;
+  /** Epoch ms when the runtime's post began. */
+  readonly responseStart: number;
+  readonly responseLatencyMs: number;
+  readonly responseDurationMs: number;
+}
+
 /**
  * queued → running (event handed to `/next`) → posted (runtime answered; the
  * invoke phase still waits for extensions) → ended.
@@ -69,6 +78,10 @@ export class Invocation {
   startedAt = 0;
   deadlineTimer: NodeJS.Timeout | null = null;
   result: InvokeResult | null = null;
+  /** The platform's span id for this invocation (platform.start `tracing.spanId`). */
+  readonly platformSpanId = randomBytes(8).toString('hex');
+  /** What platform.runtimeDone said, reused by platform.report. */
+  platform: PlatformOutcome | null = null;
   readonly done: Promise<InvokeResult>;
   #resolve: (result: InvokeResult) => void = () => {};
   #reject: (err: Error) => void = () => {};

@@ -47,6 +47,8 @@ export interface SpawnSpec {
   readonly cwd: string;
   readonly stdio: StdioMode;
   readonly output: OutputStore;
+  /** Every chunk of stdout/stderr as it arrives (the runtime's become `function` telemetry). */
+  readonly onOutput?: (bytes: Buffer) => void;
 }
 
 /**
@@ -77,8 +79,14 @@ export class ManagedProcess {
       stdio: ['ignore', spec.stdio, spec.stdio],
     });
     this.pid = this.#child.pid ?? null;
-    this.#child.stdout?.on('data', (bytes: Buffer) => spec.output.append(spec.name, 'stdout', bytes));
-    this.#child.stderr?.on('data', (bytes: Buffer) => spec.output.append(spec.name, 'stderr', bytes));
+    this.#child.stdout?.on('data', (bytes: Buffer) => {
+      spec.output.append(spec.name, 'stdout', bytes);
+      spec.onOutput?.(bytes);
+    });
+    this.#child.stderr?.on('data', (bytes: Buffer) => {
+      spec.output.append(spec.name, 'stderr', bytes);
+      spec.onOutput?.(bytes);
+    });
     this.exited = new Promise<ProcessExit>((resolve) => {
       const settle = (exit: ProcessExit): void => {
         if (this.#exit !== null) return;

@@ -19,6 +19,8 @@ export { SandboxConfigError, SandboxError, SandboxInitError, SandboxStateError }
 export { HIDDEN_FROM_EXTENSIONS } from './environment.ts';
 export { MAX_BUFFERED_RESPONSE_BYTES } from './runtime-api.ts';
 export { newXRayTraceHeader } from './invocations.ts';
+export { BUFFERING_LIMITS, SCHEMA_VERSIONS, sandboxLookup } from './telemetry-api.ts';
+export type { SchemaVersion, TelemetryEvent } from './telemetry-api.ts';
 export { rawHeader } from './raw-headers.ts';
 export type { SandboxEvent, SandboxEventKind, WaitOptions } from './event-log.ts';
 export type { ProcessExitReport, RuntimeSpec, ShutdownReason, ShutdownReport } from './execution-environment.ts';
@@ -54,6 +56,12 @@ export interface LambdaSandboxOptions {
   readonly executionEnv?: string | null;
   /** LAMBDA_TASK_ROOT and the working directory of extensions. Default: the runtime's cwd, else process.cwd(). */
   readonly taskRoot?: string;
+  /**
+   * Enforce `memoryMb` on the runtime: past it the runtime is SIGKILLed and
+   * platform.runtimeDone says `errorType` (Lambda: `Runtime.OutOfMemory` on
+   * Python and Ruby, `Runtime.ExitError` on Node.js, Go and others). Default: not enforced.
+   */
+  readonly outOfMemory?: { readonly errorType: string };
 }
 
 /**
@@ -242,6 +250,7 @@ function checkOptions(options: LambdaSandboxOptions): EnvironmentSettings {
     shutdownDeadlineMs: positiveInteger('shutdownDeadlineMs', options.shutdownDeadlineMs ?? DEFAULTS.shutdownDeadlineMs),
     concurrency,
     stdio,
+    outOfMemoryErrorType: options.outOfMemory?.errorType ?? null,
   };
 }
 
