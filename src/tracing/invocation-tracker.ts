@@ -24,6 +24,9 @@ import { formatTraceparent, parseXrayHeader, rewriteXrayParent } from '../contex
 import { injectTraceContextPieces } from '../event/inject-traceparent.ts';
 import { parseErrorBody, parseStreamErrorTrailers, type ParsedError } from './error-body.ts';
 import { readStatusCode } from './http-response.ts';
+import type { InvocationFacts, PlatformObserver, PlatformTelemetry } from '../telemetry/platform-telemetry.ts';
+import { ATTR_INJECTED, applyPlatformFacts, markOutOfMemory, platformError, recordInitSpan } from '../telemetry/platform-spans.ts';
+import { isOutOfMemoryErrorType } from '../telemetry/out-of-memory.ts';
 
 interface OpenInvocation {
   readonly span: Span;
@@ -38,19 +41,38 @@ export interface InvocationTrackerOptions {
   /** Epoch ms when the extension process started: the init span begins there. */
   readonly processStartedAt: number;
   readonly onFirstEvent: () => void;
+  /** The Telemetry API's facts, when subscribed: spans wait for runtimeDone (bounded) to carry them. */
+  readonly platform?: PlatformTelemetry;
 }
+
+/** A span whose runtime has posted, waiting (bounded) for Lambda's platform.runtimeDone. */
+interface AwaitingFacts {
+  readonly span: Span;
+  /** performance.now() time the span ends at, whenever it is ended. */
+  readonly endTime: number;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Ids the proxy saw start, remembered so that a late runtimeDone never makes a second span. */
+const SEEN_MEMORY = 256;
 
 /** Posts kept to read an error or a status code; larger ones are forwarded unread (6 MB is Lambda's buffered limit). */
 const MAX_KEPT_POST_BYTES = 8 * 1024 * 1024;
 /** Lambda's answers refusing a post are small JSON documents; more is not worth keeping. */
 const MAX_KEPT_ANSWER_BYTES = 64 * 1024;
 
-export class InvocationTracker implements InvocationObserver {
+export class InvocationTracker implements InvocationObserver, PlatformObserver {
   readonly #o: InvocationTrackerOptions;
   readonly #open = new Map<string, OpenInvocation>();
   #coldStart = true;
   #initRecorded = false;
   #runtimeReadyAt: number | undefined;
+  readonly #awaiting = new Map<string, AwaitingFacts>();
+  readonly #seen = new Set<string>();
+  /** Flushes waiting for a span still waiting for its runtimeDone. */
+  readonly #endWaiters = new Map<string, () => void>();
+  /** The cold-start span and when our own measure of init ends: the init span is made when it ends. */
+  #initParent: { span: Span; fallbackEnd: number } | undefined;
 
   constructor(options: InvocationTrackerOptions) {
     this.#o = options;
@@ -91,10 +113,11 @@ export class InvocationTracker implements InvocationObserver {
       links: incoming.links as Link[],
       startTime: epochMs(event.receivedAt),
     }, parentContext);
-    if (coldStart && !this.#initRecorded) this.#recordInit(span, event.receivedAt);
+    if (coldStart && !this.#initRecorded) this.#initParent = { span, fallbackEnd: event.receivedAt };
     // Lambda may hand the same id out again (a retried attempt): the earlier attempt is over.
     this.endAbandoned(event.requestId);
     this.#open.set(event.requestId, { span, trigger });
+    this.#remember(event.requestId);
 
     // Hand the function our span as its parent, so its own spans join this trace.
     const own = span.spanContext();
@@ -110,15 +133,15 @@ export class InvocationTracker implements InvocationObserver {
     return body || traceIdHeader ? { body, traceIdHeader } : undefined;
   }
 
-  /** Cold start: the init phase (extension start to the runtime's first /next) as a child of the first span. */
+  /**
+   * Cold start: the init phase as a child of the first span, made when that span
+   * ends, so that Lambda's own init phases (Telemetry API) are known by then.
+   */
   #recordInit(parent: Span, fallbackEnd: number): void {
-    const { tracer, identity, processStartedAt } = this.#o;
-    const init = tracer.startSpan(`${identity.functionName} init`, {
-      kind: SpanKind.INTERNAL,
-      startTime: processStartedAt,
-      attributes: { [ATTR_FAAS_COLDSTART]: true },
-    }, trace.setSpan(ROOT_CONTEXT, parent));
-    init.end(epochMs(this.#runtimeReadyAt ?? fallbackEnd));
+    const { tracer, identity, processStartedAt, platform } = this.#o;
+    this.#initRecorded = true;
+    recordInitSpan(tracer, parent, `${identity.functionName} init`,
+      { start: processStartedAt, end: epochMs(this.#runtimeReadyAt ?? fallbackEnd) }, platform?.init, platform?.restore);
   }
 
   /** The function's init failed (the runtime posted /init/error): that init is the span, as an error. */
@@ -162,7 +185,13 @@ export class InvocationTracker implements InvocationObserver {
       const refused = parseErrorBody(result.upstreamBody, undefined);
       markError(span, { type: refused.type ?? `HTTP ${result.upstreamStatus}`, message: refused.message });
     } else if (result.kind === 'error') {
-      markError(span, parseErrorBody(result.body, headerValue(result.requestHeaders, 'lambda-runtime-function-error-type')));
+      const error = parseErrorBody(result.body, headerValue(result.requestHeaders, 'lambda-runtime-function-error-type'));
+      markError(span, error);
+      // Java, .NET (and a caught Python MemoryError) say it only in the class they post.
+      if (isOutOfMemoryErrorType(error.type)) {
+        markOutOfMemory(span, 'posted-error');
+        this.#o.platform?.noteOutOfMemory(result.requestId, 'posted-error');
+      }
     } else {
       // A streamed response that failed midway says so in its trailers.
       const streamError = parseStreamErrorTrailers(
@@ -179,17 +208,28 @@ export class InvocationTracker implements InvocationObserver {
         }
       }
     }
-    span.end();
+    this.#finish(result.requestId, span, performance.now());
+  }
+
+  /** Request ids whose spans have not ended yet. */
+  unfinished(): string[] {
+    return [...this.#open.keys(), ...this.#awaiting.keys()];
   }
 
   /** Invocations Lambda ended for us (timeout, crash): their spans still go out, as errors. */
   endAllOpen(reason: string): void {
-    for (const { span } of this.#open.values()) {
-      markError(span, {
+    for (const [requestId, awaiting] of this.#awaiting) {
+      clearTimeout(awaiting.timer);
+      this.#end(requestId, awaiting.span, awaiting.endTime);
+    }
+    this.#awaiting.clear();
+    for (const [requestId, { span }] of this.#open) {
+      const done = this.#o.platform?.facts(requestId)?.runtimeDone;
+      markError(span, (done && platformError(done)) ?? {
         type: reason === 'timeout' ? 'timeout' : `Runtime.${reason === 'failure' ? 'Failure' : 'Shutdown'}`,
         message: `invocation did not finish: environment shut down (${reason})`,
       });
-      span.end();
+      this.#end(requestId, span, performance.now());
     }
     this.#open.clear();
   }
@@ -204,7 +244,125 @@ export class InvocationTracker implements InvocationObserver {
     if (!inv) return;
     this.#open.delete(requestId);
     markError(inv.span, { type: 'timeout', message: 'invocation did not finish: no response or error by its deadline' });
-    inv.span.end();
+    this.#end(requestId, inv.span, performance.now());
+  }
+
+  // ---- platform facts (Telemetry API) ---------------------------------------
+
+  /**
+   * Resolves once this invocation's span has ended: at once, unless it waits
+   * for its runtimeDone (at most runtimeDoneWaitMs), or at `deadline`
+   * (performance.now() time). The flush after an invocation awaits this, so the
+   * span leaves with Lambda's facts on it.
+   */
+  whenSpanEnded(requestId: string, deadline: number): Promise<void> {
+    if (!this.#awaiting.has(requestId)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, deadline - performance.now()));
+      const waiters = this.#endWaiters;
+      function done(): void {
+        clearTimeout(timer);
+        waiters.delete(requestId);
+        resolve();
+      }
+      waiters.set(requestId, done);
+    });
+  }
+
+  /**
+   * The runtime posted: end the span now, or, while the Telemetry API delivers,
+   * once its runtimeDone arrives (~25 ms later) and at most runtimeDoneWaitMs
+   * later: enrich, never gate export. The end time is the post's either way.
+   */
+  #finish(requestId: string, span: Span, endTime: number): void {
+    const platform = this.#o.platform;
+    if (platform === undefined || !platform.live || platform.facts(requestId)?.runtimeDone !== undefined) {
+      this.#end(requestId, span, endTime);
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (this.#awaiting.get(requestId)?.span !== span) return;
+      this.#awaiting.delete(requestId);
+      platform.noteMissedWait();
+      this.#end(requestId, span, endTime);
+    }, platform.runtimeDoneWaitMs);
+    this.#awaiting.set(requestId, { span, endTime, timer });
+  }
+
+  #end(requestId: string, span: Span, endTime: number): void {
+    applyPlatformFacts(span, this.#o.platform?.facts(requestId));
+    span.end(epochMs(endTime));
+    if (this.#initParent?.span === span) {
+      this.#recordInit(span, this.#initParent.fallbackEnd);
+      this.#initParent = undefined;
+    }
+    this.#endWaiters.get(requestId)?.();
+  }
+
+  /** Lambda says this invocation's runtime is done (Telemetry API). */
+  onRuntimeDone(facts: InvocationFacts): void {
+    const requestId = facts.requestId;
+    const awaiting = this.#awaiting.get(requestId);
+    if (awaiting !== undefined) {
+      clearTimeout(awaiting.timer);
+      this.#awaiting.delete(requestId);
+      this.#end(requestId, awaiting.span, awaiting.endTime);
+      return;
+    }
+    const done = facts.runtimeDone;
+    if (done === undefined) return;
+    const open = this.#open.get(requestId);
+    if (open !== undefined) {
+      // The runtime posted nothing and Lambda has given up on it: timeout, crash, out-of-memory.
+      this.#open.delete(requestId);
+      const error = platformError(done);
+      if (error !== undefined) markError(open.span, error);
+      this.#end(requestId, open.span, performanceTime(done.at));
+      return;
+    }
+    if (!this.#seen.has(requestId)) this.#traceBypassed(facts);
+  }
+
+  /**
+   * An invocation the proxy never saw (the runtime talks to Lambda directly):
+   * its span runs from platform.start to platform.runtimeDone, joins Lambda's
+   * trace header, and says it was not injected. The lifecycle released it at
+   * once (runtime-watch.ts); the span leaves with the next flush.
+   */
+  #traceBypassed(facts: InvocationFacts): void {
+    const done = facts.runtimeDone;
+    if (done === undefined) return;
+    const { tracer, settings, identity } = this.#o;
+    const coldStart = this.#coldStart;
+    this.#coldStart = false;
+    if (coldStart) this.#o.onFirstEvent();
+    this.#remember(facts.requestId);
+    const trigger = classifyTrigger(Buffer.alloc(0), identity.functionName);
+    const incoming = joinIncomingContext(trigger, facts.traceHeader, settings.propagators);
+    const attributes: Attributes = {
+      [ATTR_FAAS_TRIGGER]: trigger.faasTrigger,
+      [ATTR_FAAS_INVOCATION_ID]: facts.requestId,
+      [ATTR_FAAS_COLDSTART]: coldStart,
+      [ATTR_INJECTED]: false,
+    };
+    if (incoming.parentSource) attributes['lambda_trace_proxy.parent_source'] = incoming.parentSource;
+    const start = facts.startedAt ?? done.at - (done.durationMs ?? 0);
+    const span = tracer.startSpan(trigger.spanName, {
+      kind: trigger.spanKind, attributes, startTime: start,
+    }, incoming.parent ? trace.setSpanContext(ROOT_CONTEXT, incoming.parent) : ROOT_CONTEXT);
+    const error = platformError(done);
+    if (error !== undefined) markError(span, error);
+    if (coldStart && !this.#initRecorded) this.#initParent = { span, fallbackEnd: performanceTime(start) };
+    this.#end(facts.requestId, span, performanceTime(done.at));
+  }
+
+  #remember(requestId: string): void {
+    this.#seen.delete(requestId);
+    this.#seen.add(requestId);
+    if (this.#seen.size > SEEN_MEMORY) {
+      const oldest = this.#seen.values().next().value;
+      if (oldest !== undefined) this.#seen.delete(oldest);
+    }
   }
 }
 
@@ -232,4 +390,8 @@ function single(value: string | string[] | undefined): string | undefined {
 
 function epochMs(performanceTime: number): number {
   return performance.timeOrigin + performanceTime;
+}
+
+function performanceTime(epoch: number): number {
+  return epoch - performance.timeOrigin;
 }

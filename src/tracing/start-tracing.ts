@@ -18,6 +18,10 @@ import { createOtlpExporter, ReportingExporter } from '../export/span-export.ts'
 import { SpanFlusher } from '../export/span-flusher.ts';
 import { InvocationTracker } from './invocation-tracker.ts';
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
+import { parseTelemetrySettings } from '../settings/telemetry-settings.ts';
+import { parseSigV4Settings } from '../settings/sigv4-settings.ts';
+import { startPlatformTelemetry, type StartedTelemetry } from '../telemetry/start-telemetry.ts';
+import { PlatformMetrics } from '../telemetry/platform-metrics.ts';
 
 declare const LRAP_VERSION: string;
 
@@ -35,18 +39,29 @@ export interface Tracing {
 
 /** Lambda ends the invocation at its deadline; stop waiting for it a little before. */
 const INVOKE_DEADLINE_MARGIN_MS = 20;
+/** At SHUTDOWN, the last platform.report may still be on its way: wait this long at most. */
+const LAST_REPORT_WAIT_MS = 300;
 
 export async function startTracing({ env, config, registration, log }: StartTracingInput): Promise<Tracing | undefined> {
   let settings;
   let otlpExporter;
+  let telemetry: StartedTelemetry | undefined;
+  let telemetryStarting: Promise<StartedTelemetry> | undefined;
+  const telemetrySettings = parseTelemetrySettings(env);
+  for (const warning of telemetrySettings.warnings) log.warn(warning, { code: 'LRAP_TELEMETRY_CONFIG_INVALID' });
   try {
     settings = parseTracingSettings(env);
+    // The subscription's round trips overlap loading the exporter.
+    telemetryStarting = telemetrySettings.telemetryApi ? startPlatformTelemetry(config, registration.extensionId, log) : undefined;
     otlpExporter = await createOtlpExporter(settings.protocol, env);
+    telemetry = await telemetryStarting;
   } catch (err) {
     if (!(err instanceof TracingConfigError)) throw err;
     log.warn(`${err.message} Tracing is off; the proxy forwards only.`, { code: err.code });
+    void telemetryStarting?.then((t) => t.close());
     return undefined;
   }
+  const platform = telemetry?.platform;
 
   const identity = functionIdentity(env, registration);
   let settleInstance: (value: string | undefined) => void = () => {};
@@ -63,8 +78,9 @@ export async function startTracing({ env, config, registration, log }: StartTrac
     scheduledDelayMillis: settings.flush.kind === 'periodic' ? settings.flush.intervalMs : 0x7fffffff,
     exportTimeoutMillis: settings.flushTimeoutMs,
   });
+  const resource = buildResource(identity, settings.serviceName, instance);
   const provider = new TracerProvider({
-    resource: buildResource(identity, settings.serviceName, instance),
+    resource,
     sampler: buildSampler(settings.sampler),
     spanProcessors: [processor],
     // X-Ray accepts only trace ids that start with the epoch seconds; such ids
@@ -80,21 +96,41 @@ export async function startTracing({ env, config, registration, log }: StartTrac
     log,
     processStartedAt: performance.timeOrigin,
     onFirstEvent: () => settleInstance(readInstanceFile(instanceFile)),
+    platform,
   });
+  platform?.setObserver(tracker);
 
+  // platform.report's figures, as metrics. X-Ray's OTLP endpoint takes traces only.
+  let metrics: PlatformMetrics | undefined;
+  if (platform !== undefined && telemetrySettings.metrics && parseSigV4Settings(env) === undefined) {
+    metrics = new PlatformMetrics({
+      protocol: settings.protocol, resource, flush: settings.flush, flushTimeoutMs: settings.flushTimeoutMs,
+      version: typeof LRAP_VERSION === 'string' ? LRAP_VERSION : 'dev', log,
+    });
+    const reportMetrics = metrics;
+    platform.onReport((report) => reportMetrics.record(report));
+  }
+
+  let collectorHealthy = true;
   const hooks: LifecycleHooks = {
     // The lifecycle calls this once the invocation has ended (it owns the wait).
     async afterInvoke(event) {
       const deadline = performance.now() + (event.deadlineMs - Date.now()) - INVOKE_DEADLINE_MARGIN_MS;
-      await flusher.afterInvocation(deadline);
+      // The span may still wait (bounded) for Lambda's runtimeDone: it leaves with it.
+      await tracker.whenSpanEnded(event.requestId, deadline);
+      // Metrics ride along with spans only while the collector takes spans: a failing one costs nothing twice.
+      const [outcome] = await Promise.all([flusher.afterInvocation(deadline), collectorHealthy ? metrics?.afterInvocation(deadline) : undefined]);
+      collectorHealthy = outcome === 'flushed' || (outcome === 'skipped' && settings.flush.kind !== 'end');
     },
     abandoned(requestId) {
       tracker.endAbandoned(requestId);
     },
     async shutdown(event, deadline) {
       settleInstance(readInstanceFile(instanceFile));
+      await platform?.whenReported(tracker.unfinished(), Math.min(deadline, performance.now() + LAST_REPORT_WAIT_MS));
       tracker.endAllOpen(event.shutdownReason);
-      const outcome = await flusher.flush(deadline);
+      const [outcome] = await Promise.all([flusher.flush(deadline), metrics?.flush(deadline)]);
+      telemetry?.close();
       log.info('final flush', { code: 'LRAP_SHUTDOWN_FLUSH', outcome, exported: exporter.exported, dropped: exporter.dropped });
       // Not provider.shutdown(): it would wait for exports already given up on.
     },

@@ -14,9 +14,12 @@ import type { Message, Root, Type } from 'protobufjs';
 const gunzipAsync = promisify(gunzip);
 
 const TRACES_PATH = '/v1/traces';
+const METRICS_PATH = '/v1/metrics';
 const PROTO_FILE = new URL('./otlp/trace_service.proto', import.meta.url).pathname;
+const METRICS_PROTO_FILE = new URL('./otlp/metrics_service.proto', import.meta.url).pathname;
 const REQUEST_TYPE = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest';
 const RESPONSE_TYPE = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse';
+const METRICS_REQUEST_TYPE = 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest';
 const DEFAULT_WAIT_MS = 5000;
 
 const INT64_MIN = -(2n ** 63n);
@@ -85,6 +88,24 @@ export interface ReceivedSpan {
   scope: { name: string; version?: string; attributes: OtlpAttributes };
 }
 
+/** One data point of a metric: `value` for sums and gauges, `count`/`sum` for histograms. */
+export interface ReceivedDataPoint {
+  attributes: OtlpAttributes;
+  value?: number;
+  count?: number;
+  sum?: number;
+}
+
+/** One metric of an ExportMetricsServiceRequest, as decoded from the wire. */
+export interface ReceivedMetric {
+  name: string;
+  unit: string;
+  kind: 'sum' | 'gauge' | 'histogram' | 'other';
+  dataPoints: ReceivedDataPoint[];
+  resource: OtlpAttributes;
+  scope: string;
+}
+
 export type RequestOutcome =
   | { kind: 'pending' }
   | { kind: 'answered'; status: number; body: Buffer }
@@ -111,6 +132,8 @@ export interface ReceivedRequest {
   /** The ExportTraceServiceRequest as a plain object (protobufjs toObject, or JSON.parse). */
   decoded?: unknown;
   spans: ReceivedSpan[];
+  /** For /v1/metrics requests. */
+  metrics: ReceivedMetric[];
   /** Why the request was refused (4xx), if it was. */
   error?: string;
   outcome: RequestOutcome;
@@ -150,14 +173,30 @@ type Fields = Record<string, unknown>;
 export class OtlpTraceDecoder {
   readonly #requestType: Type;
   readonly #responseType: Type;
+  readonly #metricsRequestType: Type;
 
   private constructor(root: Root) {
     this.#requestType = root.lookupType(REQUEST_TYPE);
     this.#responseType = root.lookupType(RESPONSE_TYPE);
+    this.#metricsRequestType = root.lookupType(METRICS_REQUEST_TYPE);
   }
 
   static async load(): Promise<OtlpTraceDecoder> {
-    return new OtlpTraceDecoder(await protobuf.load(PROTO_FILE));
+    return new OtlpTraceDecoder(await protobuf.load([PROTO_FILE, METRICS_PROTO_FILE]));
+  }
+
+  /** An ExportMetricsServiceRequest of either encoding; throws OtlpDecodeError. */
+  decodeMetrics(body: Uint8Array, encoding: OtlpEncoding): { decoded: unknown; metrics: ReceivedMetric[] } {
+    let decoded: unknown;
+    if (encoding === 'json') decoded = parseJson(body);
+    else {
+      try {
+        decoded = this.#metricsRequestType.toObject(this.#metricsRequestType.decode(body), { longs: BigInt, defaults: false, arrays: true });
+      } catch (error) {
+        throw new OtlpDecodeError(`body is not a protobuf ExportMetricsServiceRequest: ${String(error)}`);
+      }
+    }
+    return { decoded, metrics: metricsOf(decoded) };
   }
 
   /** Returns the request as a plain object and its spans; throws OtlpDecodeError. */
@@ -237,6 +276,41 @@ function spansOf(request: unknown): ReceivedSpan[] {
     });
   });
   return spans;
+}
+
+function metricsOf(request: unknown): ReceivedMetric[] {
+  const out: ReceivedMetric[] = [];
+  const top = asFields(request, 'ExportMetricsServiceRequest');
+  arrayField(top, 'resourceMetrics', '').forEach((rmValue, r) => {
+    const rPath = `resourceMetrics[${r}]`;
+    const rm = asFields(rmValue, rPath);
+    const resource = rm['resource'] === undefined ? {} : attributesField(asFields(rm['resource'], `${rPath}.resource`), `${rPath}.resource`);
+    arrayField(rm, 'scopeMetrics', rPath).forEach((smValue, s) => {
+      const sPath = `${rPath}.scopeMetrics[${s}]`;
+      const sm = asFields(smValue, sPath);
+      const scope = scopeOf(sm['scope'], `${sPath}.scope`).name;
+      arrayField(sm, 'metrics', sPath).forEach((mValue, i) => {
+        const mPath = `${sPath}.metrics[${i}]`;
+        const m = asFields(mValue, mPath);
+        const kind = 'sum' in m ? 'sum' : 'gauge' in m ? 'gauge' : 'histogram' in m ? 'histogram' : 'other';
+        const data = kind === 'other' ? {} : asFields(m[kind], `${mPath}.${kind}`);
+        const dataPoints = arrayField(data, 'dataPoints', `${mPath}.${kind}`).map((pValue, j) => {
+          const pPath = `${mPath}.${kind}.dataPoints[${j}]`;
+          const p = asFields(pValue, pPath);
+          const point: ReceivedDataPoint = { attributes: attributesField(p, pPath) };
+          if ('asInt' in p) point.value = Number(int64Of(p['asInt'], `${pPath}.asInt`, INT64_MIN, INT64_MAX));
+          if ('asDouble' in p) point.value = doubleOf(p['asDouble'], `${pPath}.asDouble`);
+          if (kind === 'histogram') {
+            point.count = Number(uint64Field(p, 'count', pPath));
+            if ('sum' in p) point.sum = doubleOf(p['sum'], `${pPath}.sum`);
+          }
+          return point;
+        });
+        out.push({ name: stringField(m, 'name', mPath), unit: stringField(m, 'unit', mPath), kind, dataPoints, resource, scope });
+      });
+    });
+  });
+  return out;
 }
 
 function scopeOf(value: unknown, path: string): ReceivedSpan['scope'] {
@@ -475,6 +549,7 @@ export class OtlpReceiver {
   readonly #sockets = new Set<Socket>();
   readonly #requests: ReceivedRequest[] = [];
   readonly #acceptedSpans: ReceivedSpan[] = [];
+  readonly #acceptedMetrics: ReceivedMetric[] = [];
   readonly #queue: QueuedBehaviour[] = [];
   #standing: ReceiverBehaviour = { kind: 'ok' };
   readonly #held = new Set<HeldRequest>();
@@ -516,6 +591,16 @@ export class OtlpReceiver {
   /** Spans of requests answered 2xx: what a collector would have kept. Retried batches appear once per accepted copy. */
   get spans(): readonly ReceivedSpan[] {
     return this.#acceptedSpans;
+  }
+
+  /** Metrics of /v1/metrics requests answered 2xx, one entry per metric per request, in arrival order. */
+  get metrics(): readonly ReceivedMetric[] {
+    return this.#acceptedMetrics;
+  }
+
+  /** Resolves with the accepted metrics matching `predicate` once `options.count` (default 1) match. */
+  waitForMetrics(predicate: (metric: ReceivedMetric) => boolean, options: WaitForSpansOptions = {}): Promise<ReceivedMetric[]> {
+    return this.#waitForItems(this.#acceptedMetrics, predicate, options, 'metrics accepted');
   }
 
   /**
@@ -614,6 +699,7 @@ export class OtlpReceiver {
       body,
       decodedBody: body,
       spans: [],
+      metrics: [],
       outcome: { kind: 'pending' },
     };
     response.once('close', () => {
@@ -663,8 +749,8 @@ export class OtlpReceiver {
 
   async #decodeInto(record: ReceivedRequest): Promise<{ status: number; message: string } | undefined> {
     const path = record.url.split('?', 1)[0];
-    if (path !== TRACES_PATH) return this.#refuse(record, 404, `no route for ${path}; traces go to ${TRACES_PATH}`);
-    if (record.method !== 'POST') return this.#refuse(record, 405, `${record.method} ${TRACES_PATH}: only POST`);
+    if (path !== TRACES_PATH && path !== METRICS_PATH) return this.#refuse(record, 404, `no route for ${path}; traces go to ${TRACES_PATH}, metrics to ${METRICS_PATH}`);
+    if (record.method !== 'POST') return this.#refuse(record, 405, `${record.method} ${path}: only POST`);
 
     const mediaType = (record.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
     if (mediaType === 'application/x-protobuf') record.encoding = 'protobuf';
@@ -683,9 +769,15 @@ export class OtlpReceiver {
     }
 
     try {
-      const { decoded, spans } = this.#decoder.decode(record.decodedBody, record.encoding);
-      record.decoded = decoded;
-      record.spans = spans;
+      if (path === METRICS_PATH) {
+        const { decoded, metrics } = this.#decoder.decodeMetrics(record.decodedBody, record.encoding);
+        record.decoded = decoded;
+        record.metrics = metrics;
+      } else {
+        const { decoded, spans } = this.#decoder.decode(record.decodedBody, record.encoding);
+        record.decoded = decoded;
+        record.spans = spans;
+      }
     } catch (error) {
       if (!(error instanceof OtlpDecodeError)) throw error;
       return this.#refuse(record, 400, error.message);
@@ -740,7 +832,10 @@ export class OtlpReceiver {
     response.writeHead(status, { ...headers, 'content-length': String(body.length) });
     response.end(body);
     record.outcome = { kind: 'answered', status, body };
-    if (status >= 200 && status < 300) this.#acceptedSpans.push(...record.spans);
+    if (status >= 200 && status < 300) {
+      this.#acceptedSpans.push(...record.spans);
+      this.#acceptedMetrics.push(...record.metrics);
+    }
     this.#notify();
   }
 

@@ -1,0 +1,150 @@
+// Exporting metrics: the OTLP metric exporter of the traces' protocol, to the
+// same endpoint with the same OTEL_EXPORTER_OTLP_* settings (the exporter reads
+// them, _METRICS_ variants included). Like spans, metrics leave when the
+// lifecycle says so: a frozen environment fires no timer. The reader's own timer
+// serves only periodic flushing, where the environment stays thawed.
+
+import { performance } from 'node:perf_hooks';
+import type { ExportResult } from '@opentelemetry/core';
+import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Meter } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import type { Logger } from '../log.ts';
+import { describeError } from '../errors.ts';
+import type { FlushMode, TracingSettings } from '../settings/tracing-settings.ts';
+
+/** Loads only the exporter of the protocol in use: each pulls its own serializer. */
+export async function createOtlpMetricExporter(protocol: TracingSettings['protocol']): Promise<PushMetricExporter> {
+  if (protocol === 'http/json') {
+    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
+    return new OTLPMetricExporter();
+  }
+  const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
+  return new OTLPMetricExporter();
+}
+
+/** After a failed or timed-out export, invocations stop waiting for metrics this long (as for spans). */
+const UNHEALTHY_BACKOFF_MS = 30_000;
+/** setInterval's largest delay: "never" for the reader's timer outside periodic mode. */
+const NEVER_MS = 0x7fffffff;
+
+export interface MetricExportOptions {
+  readonly exporter: PushMetricExporter;
+  readonly resource: Resource;
+  readonly flush: FlushMode;
+  readonly flushTimeoutMs: number;
+  readonly log: Logger;
+}
+
+/**
+ * A MeterProvider whose data leaves at flush points: after an invocation when
+ * something new was recorded (mode `end`), on the reader's timer (mode
+ * `periodic`), and at SHUTDOWN (every mode).
+ */
+export class MetricExport {
+  readonly #reader: PeriodicExportingMetricReader;
+  readonly #provider: MeterProvider;
+  readonly #exporter: CountingMetricExporter;
+  readonly #flush: FlushMode;
+  readonly #flushTimeoutMs: number;
+  readonly #log: Logger;
+  #dirty = false;
+  #unhealthyUntil = 0;
+
+  constructor(options: MetricExportOptions) {
+    this.#flush = options.flush;
+    this.#flushTimeoutMs = options.flushTimeoutMs;
+    this.#log = options.log;
+    this.#exporter = new CountingMetricExporter(options.exporter, options.log);
+    const interval = options.flush.kind === 'periodic' ? options.flush.intervalMs : NEVER_MS;
+    this.#reader = new PeriodicExportingMetricReader({
+      exporter: this.#exporter,
+      exportIntervalMillis: interval,
+      exportTimeoutMillis: Math.min(options.flushTimeoutMs, interval),
+    });
+    this.#provider = new MeterProvider({ resource: options.resource, readers: [this.#reader] });
+  }
+
+  meter(name: string, version: string): Meter {
+    return this.#provider.getMeter(name, version);
+  }
+
+  /** Something new was recorded: the next flush point exports. */
+  markDirty(): void {
+    this.#dirty = true;
+  }
+
+  get exported(): number {
+    return this.#exporter.exported;
+  }
+
+  /** After an invocation: export what is new, in mode `end`, unless the collector is failing. */
+  afterInvocation(deadline: number): Promise<void> {
+    if (!this.#dirty || this.#flush.kind !== 'end' || performance.now() < this.#unhealthyUntil) return Promise.resolve();
+    return this.flush(deadline);
+  }
+
+  /** Exports now, giving up at `deadline` (performance.now() time) or after the flush timeout. */
+  async flush(deadline: number): Promise<void> {
+    const budget = Math.min(deadline - performance.now(), this.#flushTimeoutMs);
+    if (budget <= 0 || !this.#dirty) return;
+    this.#dirty = false;
+    const failuresBefore = this.#exporter.failed;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), budget); });
+    const late = await Promise.race([this.#reader.forceFlush().then(() => false, () => false), timedOut]);
+    clearTimeout(timer);
+    if (late || this.#exporter.failed > failuresBefore) {
+      // Not exported: the data stays in the SDK (cumulative) or is lost (delta); try again later.
+      this.#dirty = true;
+      this.#unhealthyUntil = performance.now() + UNHEALTHY_BACKOFF_MS;
+      if (late) this.#log.warn('metric export did not finish in time; going on without it', { code: 'LRAP_METRICS_FLUSH_TIMEOUT', budgetMs: Math.round(budget) });
+    } else {
+      this.#unhealthyUntil = 0;
+    }
+  }
+}
+
+/** Counts exports and logs a failed one once per outage, as ReportingExporter does for spans. */
+class CountingMetricExporter implements PushMetricExporter {
+  readonly #inner: PushMetricExporter;
+  readonly #log: Logger;
+  exported = 0;
+  failed = 0;
+  #failing = false;
+
+  constructor(inner: PushMetricExporter, log: Logger) {
+    this.#inner = inner;
+    this.#log = log;
+    if (inner.selectAggregationTemporality) this.selectAggregationTemporality = inner.selectAggregationTemporality.bind(inner);
+    if (inner.selectAggregation) this.selectAggregation = inner.selectAggregation.bind(inner);
+  }
+
+  selectAggregationTemporality?: PushMetricExporter['selectAggregationTemporality'];
+  selectAggregation?: PushMetricExporter['selectAggregation'];
+
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    this.#inner.export(metrics, (result) => {
+      if (result.code === 0) {
+        this.exported++;
+        this.#failing = false;
+        this.#log.debug('metrics exported', { code: 'LRAP_METRICS_EXPORTED' });
+      } else {
+        this.failed++;
+        (this.#failing ? this.#log.debug : this.#log.warn)('metric export failed', {
+          code: 'LRAP_METRICS_EXPORT_FAILED', error: result.error ? describeError(result.error) : 'unknown',
+        });
+        this.#failing = true;
+      }
+      resultCallback(result);
+    });
+  }
+
+  forceFlush(): Promise<void> {
+    return this.#inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.#inner.shutdown();
+  }
+}

@@ -1,0 +1,166 @@
+// What only the platform knows, through the Telemetry API of the sandbox, on the
+// spans and metrics the built layer exports: runtimeDone on every span, the
+// init phases on the cold start, a span for an invocation the proxy never saw,
+// and platform.report as OTLP metrics.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { next, raw, request, respond, RUNTIME, startWithProxy, type ProxiedSandbox } from './harness.ts';
+import { OtlpReceiver, type ReceivedMetric } from '../support/otlp-receiver.ts';
+import { parseXrayHeader } from '../../src/context/trace-headers.ts';
+
+function extensionBackInNext(env: ProxiedSandbox, after: number) {
+  return env.sandbox.waitForRequest((r) => r.url.endsWith('/extension/event/next') && r.at >= after, { timeoutMs: 10_000 });
+}
+
+/** Lambda delivered this invocation's platform.report to the extension. */
+function reportDelivered(env: ProxiedSandbox, fromIndex: number) {
+  return env.sandbox.waitForEvent('telemetry-delivered', {
+    fromIndex,
+    match: (e) => Array.isArray(e.detail['types']) && (e.detail['types'] as string[]).includes('platform.report') && e.detail['ok'] === true,
+  });
+}
+
+/** One invocation through the proxy: the test is the runtime. */
+async function proxiedInvocation(env: ProxiedSandbox, answer: (id: string) => Promise<unknown> = (id) => respond(env.proxy, id, Buffer.from('{"ok":true}'))) {
+  const invoked = env.sandbox.invoke('{"order":7}');
+  const got = await next(env.proxy);
+  const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
+  await answer(id);
+  const result = await invoked;
+  await extensionBackInNext(env, result.endedAt);
+  return { id, result };
+}
+
+/** One invocation that never goes through the proxy: the runtime talks to Lambda itself. */
+async function bypassedInvocation(env: ProxiedSandbox) {
+  const lambda = env.sandbox.address;
+  const invoked = env.sandbox.invoke('{"order":8}');
+  const got = await request(lambda, { path: `${RUNTIME}/invocation/next` });
+  const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
+  await request(lambda, { method: 'POST', path: `${RUNTIME}/invocation/${id}/response`, body: Buffer.from('{"direct":true}') });
+  return { id, result: await invoked };
+}
+
+const sumOf = (metrics: readonly ReceivedMetric[], name: string, match: (attrs: Record<string, unknown>) => boolean = () => true) =>
+  metrics.filter((m) => m.name === name).flatMap((m) => m.dataPoints).filter((p) => match(p.attributes))
+    .reduce((latest, p) => Math.max(latest, p.value ?? p.count ?? 0), 0);
+
+describe('platform facts on spans', () => {
+  let env: ProxiedSandbox;
+  let receiver: OtlpReceiver;
+  before(async () => {
+    receiver = await OtlpReceiver.start();
+    env = await startWithProxy({ functionName: 'orders', env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
+  });
+  after(async () => {
+    await env.sandbox.shutdown();
+    await receiver.close();
+  });
+
+  test('the extension subscribes to the Telemetry API for platform events and the function log, with 25 ms buffering', () => {
+    const subscribed = env.sandbox.events.find((e) => e.kind === 'telemetry-subscribed');
+    assert.ok(subscribed, 'subscribed during Init');
+    assert.equal(subscribed.detail['schemaVersion'], '2022-12-13');
+    assert.deepEqual(subscribed.detail['types'], ['platform', 'function']);
+    assert.equal(subscribed.detail['timeoutMs'], 25);
+  });
+
+  test('the span exported before the freeze carries runtimeDone\'s status, response latency and produced bytes, and the init phases', async () => {
+    const { id } = await proxiedInvocation(env);
+    const span = receiver.spans.find((s) => s.attributes['faas.invocation.id'] === id);
+    assert.ok(span, 'exported before the extension asked for its next event');
+    assert.equal(span.attributes['lambda_trace_proxy.platform.status'], 'success');
+    assert.equal(span.attributes['lambda_trace_proxy.platform.produced_bytes'], 11n);
+    assert.equal(typeof span.attributes['lambda_trace_proxy.platform.response_latency_ms'], 'number');
+    assert.equal(typeof span.attributes['lambda_trace_proxy.platform.response_duration_ms'], 'number');
+    const init = receiver.spans.find((s) => s.name === 'orders init');
+    assert.ok(init, 'the cold start has its init span');
+    assert.equal(init.parentSpanId, span.spanId);
+    assert.equal(init.attributes['lambda_trace_proxy.init.status'], 'success');
+    assert.equal(init.attributes['lambda_trace_proxy.init.type'], 'on-demand');
+    assert.equal(typeof init.attributes['lambda_trace_proxy.init.duration_ms'], 'number');
+  });
+
+  test('an invocation the runtime did not route through the proxy gets one span, joined to Lambda\'s trace header, marked not injected', async () => {
+    const { id, result } = await bypassedInvocation(env);
+    const span = await receiver.waitForSpan((s) => s.attributes['faas.invocation.id'] === id, { timeoutMs: 10_000 });
+    assert.equal(span.attributes['lambda_trace_proxy.injected'], false);
+    const lambdaHeader = parseXrayHeader(result.traceId)!;
+    assert.equal(span.traceId, lambdaHeader.traceId);
+    assert.equal(span.parentSpanId, lambdaHeader.parentSpanId);
+    assert.equal(span.attributes['lambda_trace_proxy.platform.status'], 'success');
+    const startMs = Number(span.startTimeUnixNano / 1_000_000n);
+    assert.ok(Math.abs(startMs - result.startedAt) < 5, `starts at platform.start (${startMs} vs ${result.startedAt})`);
+  });
+
+  test('an invocation the proxy saw never gets a second span, even after its report', async () => {
+    const from = env.sandbox.events.length;
+    const { id } = await proxiedInvocation(env);
+    await reportDelivered(env, from);
+    // The next flush point exports whatever a late runtimeDone or report could have made.
+    const { id: later } = await proxiedInvocation(env);
+    await receiver.waitForSpan((s) => s.attributes['faas.invocation.id'] === later);
+    assert.equal(receiver.spans.filter((s) => s.attributes['faas.invocation.id'] === id).length, 1);
+  });
+
+  test('a timed-out invocation\'s span says what Lambda said: timeout', async () => {
+    const invoked = env.sandbox.invoke('{"slow":true}', { timeoutMs: 300 });
+    const got = await next(env.proxy);
+    const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
+    const result = await invoked;
+    assert.equal(result.outcome, 'timeout');
+    const span = await receiver.waitForSpan((s) => s.attributes['faas.invocation.id'] === id, { timeoutMs: 10_000 });
+    assert.equal(span.status.code, 'ERROR');
+    assert.equal(span.attributes['lambda_trace_proxy.platform.status'], 'timeout');
+    assert.equal(span.attributes['error.type'], 'Sandbox.Timedout');
+  });
+});
+
+describe('platform.report as OTLP metrics', () => {
+  test('leave at the next flush and at SHUTDOWN, named per the FaaS conventions, errors with their error.type', async () => {
+    const receiver = await OtlpReceiver.start();
+    const env = await startWithProxy({ functionName: 'orders', memoryMb: 256, env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
+    try {
+      await proxiedInvocation(env);
+      const from = env.sandbox.events.length;
+      await proxiedInvocation(env, (id) => request(env.proxy, {
+        method: 'POST', path: `${RUNTIME}/invocation/${id}/error`, body: Buffer.from('{"errorType":"OrderError","errorMessage":"no stock"}'),
+      }));
+      await reportDelivered(env, from);
+      // A report that came before an invocation ended leaves with that invocation's flush.
+      await proxiedInvocation(env);
+      const early = receiver.metrics.filter((m) => m.name === 'faas.invocations');
+      assert.ok(early.length > 0, 'exported at a flush point before SHUTDOWN');
+      assert.equal(early[0]?.resource['faas.name'], 'orders');
+    } finally {
+      await env.sandbox.shutdown();
+    }
+    const metrics = receiver.metrics;
+    assert.equal(sumOf(metrics, 'faas.invocations'), 3, 'every report counted once, the last one at SHUTDOWN');
+    assert.equal(sumOf(metrics, 'faas.coldstarts'), 1);
+    assert.equal(sumOf(metrics, 'faas.errors', (a) => a['error.type'] === 'OrderError'), 1);
+    assert.equal(sumOf(metrics, 'faas.invoke_duration'), 3);
+    assert.equal(sumOf(metrics, 'faas.init_duration'), 1);
+    assert.equal(sumOf(metrics, 'lambda_trace_proxy.billed_duration'), 3);
+    const mem = metrics.filter((m) => m.name === 'faas.mem_usage').at(-1)!;
+    assert.equal(mem.unit, 'By');
+    assert.ok(mem.dataPoints[0]!.sum! > 0);
+    assert.equal(metrics.find((m) => m.name === 'faas.invoke_duration')?.unit, 's');
+    await receiver.close();
+  });
+
+  test('OTEL_METRICS_EXPORTER=none sends no metrics; spans still go', async () => {
+    const receiver = await OtlpReceiver.start();
+    const env = await startWithProxy({ env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_METRICS_EXPORTER: 'none' } });
+    try {
+      const { id } = await proxiedInvocation(env);
+      await proxiedInvocation(env);
+      assert.ok(receiver.spans.some((s) => s.attributes['faas.invocation.id'] === id));
+    } finally {
+      await env.sandbox.shutdown();
+    }
+    assert.equal(receiver.requests.filter((r) => r.url === '/v1/metrics').length, 0);
+    await receiver.close();
+  });
+});
