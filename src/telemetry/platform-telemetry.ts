@@ -142,7 +142,7 @@ export class PlatformTelemetry {
   /** The runtime or the tracker saw an out-of-memory itself (a posted OutOfMemoryError). */
   noteOutOfMemory(requestId: string, evidence: OutOfMemoryEvidence): void {
     const facts = this.#factsFor(requestId);
-    facts.outOfMemory ??= evidence;
+    strongest(facts, evidence);
   }
 
   /** A span gave up waiting for its runtimeDone: after a few, Lambda is presumed silent. */
@@ -232,10 +232,10 @@ export class PlatformTelemetry {
     facts.runtimeDone = done;
     this.#missedWaits = 0;
     if (done.status !== 'success') {
-      if (isOutOfMemoryErrorType(done.errorType)) facts.outOfMemory ??= 'runtime-done';
+      if (isOutOfMemoryErrorType(done.errorType)) strongest(facts, 'runtime-done');
       const line = this.#unattributedOutOfMemoryAt;
       if (line !== undefined && (facts.startedAt === undefined || line >= facts.startedAt) && line <= done.at) {
-        facts.outOfMemory ??= 'function-log';
+        strongest(facts, 'function-log');
         this.#unattributedOutOfMemoryAt = undefined;
       }
     } else if (facts.outOfMemory === 'function-log') {
@@ -256,7 +256,7 @@ export class PlatformTelemetry {
       });
     }
     const status = event.status ?? facts.runtimeDone?.status;
-    if (reportShowsOutOfMemory(status, event.metrics.maxMemoryUsedMb, event.metrics.memorySizeMb)) facts.outOfMemory ??= 'memory-limit';
+    if (reportShowsOutOfMemory(status, event.metrics.maxMemoryUsedMb, event.metrics.memorySizeMb)) strongest(facts, 'memory-limit');
     const report: InvocationReport = {
       requestId: event.requestId,
       status,
@@ -281,7 +281,7 @@ export class PlatformTelemetry {
       if (running.length === 1) requestId = running[0]!.requestId;
     }
     if (requestId === undefined) this.#unattributedOutOfMemoryAt = at;
-    else this.#factsFor(requestId).outOfMemory ??= 'function-log';
+    else strongest(this.#factsFor(requestId), 'function-log');
   }
 
   #factsFor(requestId: string): MutableFacts {
@@ -296,6 +296,13 @@ export class PlatformTelemetry {
     }
     return facts;
   }
+}
+
+/** Several signals may tell of one out-of-memory: the span names the most direct one (Lambda's own word first). */
+const EVIDENCE_RANK: readonly OutOfMemoryEvidence[] = ['runtime-done', 'posted-error', 'function-log', 'memory-limit'];
+
+function strongest(facts: MutableFacts, evidence: OutOfMemoryEvidence): void {
+  if (facts.outOfMemory === undefined || EVIDENCE_RANK.indexOf(evidence) < EVIDENCE_RANK.indexOf(facts.outOfMemory)) facts.outOfMemory = evidence;
 }
 
 function emptyPhase(): MutablePhase {

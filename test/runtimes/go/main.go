@@ -132,6 +132,19 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		return map[string]int{"slept": p.Ms}, nil
 	case "crash":
 		os.Exit(1)
+	case "oom":
+		// Takes memory until the memory size is enforced (the kernel kills the process);
+		// bounded at 2 GiB so that an environment that does not enforce it sees a result.
+		held := make([][]byte, 0, 2048)
+		for i := 0; i < 2048; i++ {
+			b := make([]byte, 1<<20)
+			for j := range b {
+				b[j] = byte(i)
+			}
+			held = append(held, b)
+			time.Sleep(time.Millisecond)
+		}
+		return map[string]int{"heldMb": len(held)}, nil
 	}
 	return nil, fmt.Errorf("unknown handler %q (from _HANDLER=%q)", name, os.Getenv("_HANDLER"))
 }

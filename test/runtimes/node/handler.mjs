@@ -94,3 +94,12 @@ export const sleep = async (event) => {
 export const crash = async (event) => {
   process.exit(Number(event?.code ?? 1));
 };
+
+/**
+ * Grows the V8 heap until it dies: run with --max-old-space-size, V8 prints
+ * "JavaScript heap out of memory" and aborts, and the runtime posts nothing.
+ */
+export const oom = async () => {
+  const held = [];
+  for (;;) held.push(new Array(100_000).fill(held.length));
+};

@@ -70,3 +70,15 @@ def sleep(event, context):
 
 def crash(event, context):
     os._exit(int(_param(event, "code", 1)))
+
+
+def oom(event, context):
+    """Takes memory until the memory size is enforced (Lambda's cgroup kills the runtime).
+
+    Bounded at 2 GiB, so that a sandbox that does not enforce memory sees it return.
+    """
+    held = []
+    for _ in range(2048):
+        held.append(bytearray(1024 * 1024))
+        time.sleep(0.001)
+    return {"held_mb": len(held)}
