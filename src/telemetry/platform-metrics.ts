@@ -1,0 +1,65 @@
+// platform.report's figures as metrics, with the metrics SDK loaded only when
+// the first report arrives: that is after the first invocation was released,
+// so neither the cold start nor an environment that never reports pays for it
+// (make build, telemetry-footprint.ts: the SDK's load is ~2 MB of RSS).
+
+import type { Resource } from '@opentelemetry/resources';
+import type { Logger } from '../log.ts';
+import { describeError } from '../errors.ts';
+import type { FlushMode, TracingSettings } from '../settings/tracing-settings.ts';
+import type { MetricExport } from '../export/metric-export.ts';
+import type { InvocationReport } from './platform-telemetry.ts';
+
+export interface PlatformMetricsOptions {
+  readonly protocol: TracingSettings['protocol'];
+  readonly resource: Resource;
+  readonly flush: FlushMode;
+  readonly flushTimeoutMs: number;
+  readonly version: string;
+  readonly log: Logger;
+}
+
+export class PlatformMetrics {
+  readonly #options: PlatformMetricsOptions;
+  #loading: Promise<{ exporter: MetricExport; record: (report: InvocationReport) => void } | undefined> | undefined;
+
+  constructor(options: PlatformMetricsOptions) {
+    this.#options = options;
+  }
+
+  record(report: InvocationReport): void {
+    this.#loading ??= this.#load();
+    void this.#loading.then((loaded) => {
+      if (loaded === undefined) return;
+      loaded.record(report);
+      loaded.exporter.markDirty();
+    });
+  }
+
+  /** After an invocation: exports what is new (mode `end`); nothing to do before the first report. */
+  async afterInvocation(deadline: number): Promise<void> {
+    const loaded = await this.#loading;
+    await loaded?.exporter.afterInvocation(deadline);
+  }
+
+  /** At SHUTDOWN: exports everything recorded. */
+  async flush(deadline: number): Promise<void> {
+    const loaded = await this.#loading;
+    await loaded?.exporter.flush(deadline);
+  }
+
+  async #load() {
+    const { protocol, resource, flush, flushTimeoutMs, version, log } = this.#options;
+    try {
+      const [{ MetricExport, createOtlpMetricExporter }, { ReportMetrics }] = await Promise.all([
+        import('../export/metric-export.ts'), import('./report-metrics.ts'),
+      ]);
+      const exporter = new MetricExport({ exporter: await createOtlpMetricExporter(protocol), resource, flush, flushTimeoutMs, log });
+      const metrics = new ReportMetrics(exporter.meter('lambda-trace-proxy', version));
+      return { exporter, record: (report: InvocationReport) => metrics.record(report) };
+    } catch (err) {
+      log.warn('metrics could not start; spans go on without them', { code: 'LRAP_METRICS_DISABLED', error: describeError(err) });
+      return undefined;
+    }
+  }
+}
