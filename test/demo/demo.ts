@@ -10,7 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LambdaSandbox } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
-import { renderWaterfall } from './waterfall.ts';
+import { renderMetrics, renderWaterfall } from './waterfall.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LAYER = path.join(ROOT, 'dist/layer');
@@ -29,7 +29,8 @@ const port = await new Promise<number>((resolve) => {
 
 const sandbox = new LambdaSandbox({
   layerDir: LAYER,
-  runtime: { command: [process.execPath, RIC], cwd: FUNCTION_DIR },
+  // A V8 heap limit, as Lambda's Node runtime sets one: the last invocation runs into it.
+  runtime: { command: [process.execPath, '--max-old-space-size=96', RIC], cwd: FUNCTION_DIR },
   wrapper: path.join(LAYER, 'wrapper-script.sh'),
   handler: 'index.handler',
   taskRoot: FUNCTION_DIR,
@@ -52,11 +53,13 @@ const invocations: [string, Buffer | string][] = [
   ['direct invoke that throws PaymentDeclined', '{"charge":{"card":"4242"}}'],
   ['direct invoke returning 5 MB', JSON.stringify({ bytes: 5 * 1024 * 1024 })],
   ['Function URL, no incoming trace', event('function-url.json')],
+  ['direct invoke that runs out of memory', '{"leak":true}'],
 ];
 for (const [label, payload] of invocations) {
   const result = await sandbox.invoke(payload);
   let detail = `${result.body.length} bytes`;
   if (result.outcome === 'error') detail = `error ${result.errorType}`;
+  else if (result.outcome === 'crash') detail = 'the runtime died; Lambda resets the environment';
   else if (result.body.length < 2000) {
     try {
       const body = JSON.parse(result.body.toString()) as { statusCode?: number; body?: string };
@@ -72,6 +75,8 @@ if (receiver) {
   const spans = receiver.spans;
   console.log(`${spans.length} spans in ${new Set(spans.map((s) => s.traceId)).size} traces reached the OTLP receiver:\n`);
   console.log(renderWaterfall(spans));
+  console.log(`\nmetrics from platform.report (Telemetry API), as last exported (at SHUTDOWN):\n`);
+  console.log(renderMetrics(receiver.metrics));
   await receiver.close();
 } else {
   console.log(`spans were sent to ${external}; look them up there (Jaeger: http://localhost:16686, service "demo-orders").`);

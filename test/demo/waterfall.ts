@@ -1,7 +1,7 @@
 // A terminal waterfall of received traces: one block per trace, one line per
 // span, indented under its parent, with a bar placed on the trace's timeline.
 
-import type { ReceivedSpan } from '../support/otlp-receiver.ts';
+import type { ReceivedMetric, ReceivedSpan } from '../support/otlp-receiver.ts';
 
 const BAR_WIDTH = 32;
 const COLOR = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -11,6 +11,8 @@ const paint = (code: string, text: string) => (COLOR ? `\x1b[${code}m${text}\x1b
 const KEY_ATTRIBUTES = [
   'faas.trigger', 'faas.coldstart', 'http.request.method', 'http.route', 'http.response.status_code',
   'messaging.system', 'messaging.batch.message_count', 'error.type', 'lambda_trace_proxy.parent_source',
+  'lambda_trace_proxy.platform.status', 'lambda_trace_proxy.platform.response_latency_ms',
+  'lambda_trace_proxy.out_of_memory.evidence', 'lambda_trace_proxy.init.duration_ms',
 ];
 
 export function renderWaterfall(spans: readonly ReceivedSpan[]): string {
@@ -45,4 +47,25 @@ export function renderWaterfall(spans: readonly ReceivedSpan[]): string {
     blocks.push(lines.join('\n'));
   }
   return blocks.join('\n\n');
+}
+
+/** The last value of each metric series (cumulative: the latest export holds the totals). */
+export function renderMetrics(metrics: readonly ReceivedMetric[]): string {
+  const latest = new Map<string, string>();
+  for (const m of metrics) {
+    for (const p of m.dataPoints) {
+      const attrs = Object.entries(p.attributes).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+      const value = m.kind === 'histogram'
+        ? `count ${p.count} sum ${formatValue(p.sum ?? 0, m.unit)}`
+        : `${p.value}`;
+      latest.set(`${m.name} ${attrs}`.trim(), `${`${m.name}${attrs ? ` {${attrs}}` : ''}`.padEnd(52)} ${value} ${paint('2', m.unit)}`);
+    }
+  }
+  return [...latest.values()].map((line) => `  ${line}`).join('\n');
+}
+
+function formatValue(value: number, unit: string): string {
+  if (unit === 'By') return `${(value / 1048576).toFixed(0)} MiB`;
+  if (unit === 's') return `${(value * 1000).toFixed(1)} ms`;
+  return String(value);
 }

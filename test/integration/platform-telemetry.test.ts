@@ -117,6 +117,27 @@ describe('platform facts on spans', () => {
   });
 });
 
+describe('on Managed Instances (schema 2025-01-29, no runtimeDone)', () => {
+  test('spans get the same facts from platform.report', async () => {
+    const receiver = await OtlpReceiver.start();
+    const env = await startWithProxy({ concurrency: 2, env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, LRAP_FLUSH: 'periodic:100' } });
+    try {
+      assert.equal(env.sandbox.events.find((e) => e.kind === 'telemetry-subscribed')?.detail['schemaVersion'], '2025-01-29');
+      const invoked = env.sandbox.invoke('{"order":9}');
+      const got = await next(env.proxy);
+      const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
+      await respond(env.proxy, id, Buffer.from('{"ok":true}'));
+      await invoked;
+      const span = await receiver.waitForSpan((s) => s.attributes['faas.invocation.id'] === id, { timeoutMs: 10_000 });
+      assert.equal(span.attributes['lambda_trace_proxy.platform.status'], 'success');
+      assert.equal(typeof span.attributes['lambda_trace_proxy.platform.response_latency_ms'], 'number');
+    } finally {
+      await env.sandbox.shutdown();
+      await receiver.close();
+    }
+  });
+});
+
 describe('platform.report as OTLP metrics', () => {
   test('leave at the next flush and at SHUTDOWN, named per the FaaS conventions, errors with their error.type', async () => {
     const receiver = await OtlpReceiver.start();

@@ -831,7 +831,9 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
     const platform = invocation.platform ?? {
       status: 'error' as const, errorType: 'Runtime.ExitError', responseStart: result.endedAt, responseLatencyMs: 0, responseDurationMs: 0,
     };
-    const durationMs = now() - invocation.startedAt;
+    // durationMs is the runtime's; the bill runs until the extensions are done too (PostRuntimeExtensionsDuration).
+    const durationMs = result.endedAt - result.startedAt;
+    const phaseMs = now() - invocation.startedAt;
     const memorySizeMB = this.#settings.identity.memoryMb;
     this.#samplePeakMemory();
     const maxMemoryUsedMB = this.#memoryKilled ? memorySizeMB : Math.min(memorySizeMB, Math.max(1, Math.ceil(this.#peakRssMb)));
@@ -843,7 +845,7 @@ export class ExecutionEnvironment implements RuntimeApiHost, ExtensionsApiHost {
       ...platform,
       durationMs,
       // Lambda bills by the millisecond, rounded up.
-      billedDurationMs: Math.ceil(durationMs),
+      billedDurationMs: Math.ceil(Math.max(durationMs, phaseMs)),
       memorySizeMB,
       maxMemoryUsedMB,
       ...(initDurationMs === undefined ? {} : { initDurationMs }),

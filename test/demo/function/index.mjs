@@ -22,5 +22,10 @@ export const handler = async (event) => {
   }
   if (event?.charge) throw new PaymentDeclined(`card ending ${event.charge.card} was declined`);
   if (event?.bytes) return 'x'.repeat(event.bytes);
+  if (event?.leak) {
+    // Grows the heap until V8 gives up ("JavaScript heap out of memory"): the runtime dies posting nothing.
+    const held = [];
+    for (;;) held.push(new Array(100_000).fill(held.length));
+  }
   return { ok: true };
 };
