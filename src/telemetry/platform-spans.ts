@@ -43,7 +43,8 @@ export function runtimeDoneAttributes(done: RuntimeDoneFacts): Attributes {
 export function platformError(done: RuntimeDoneFacts): ParsedError | undefined {
   if (done.status === 'success' || done.status === undefined) return undefined;
   return {
-    type: done.errorType ?? (done.status === 'timeout' ? 'timeout' : `Runtime.${done.status === 'failure' ? 'Failure' : 'Error'}`),
+    // A timeout is `timeout` whatever Lambda calls it (Sandbox.Timedout): one error.type for every timed-out span.
+    type: done.status === 'timeout' ? 'timeout' : done.errorType ?? `Runtime.${done.status === 'failure' ? 'Failure' : 'Error'}`,
     message: `the runtime posted no result; Lambda reports ${done.status}${done.errorType ? ` (${done.errorType})` : ''}`,
   };
 }

@@ -113,7 +113,8 @@ describe('platform facts on spans', () => {
     const span = await receiver.waitForSpan((s) => s.attributes['faas.invocation.id'] === id, { timeoutMs: 10_000 });
     assert.equal(span.status.code, 'ERROR');
     assert.equal(span.attributes['lambda_trace_proxy.platform.status'], 'timeout');
-    assert.equal(span.attributes['error.type'], 'Sandbox.Timedout');
+    assert.equal(span.attributes['error.type'], 'timeout');
+    assert.equal(span.attributes['lambda_trace_proxy.platform.error_type'], 'Sandbox.Timedout');
   });
 });
 
@@ -139,9 +140,11 @@ describe('on Managed Instances (schema 2025-01-29, no runtimeDone)', () => {
 });
 
 describe('platform.report as OTLP metrics', () => {
-  test('leave at the next flush and at SHUTDOWN, named per the FaaS conventions, errors with their error.type', async () => {
+  for (const protocol of ['http/protobuf', 'http/json'] as const) test(`leave at the next flush and at SHUTDOWN over ${protocol}, named per the FaaS conventions, errors with their error.type`, async () => {
     const receiver = await OtlpReceiver.start();
-    const env = await startWithProxy({ functionName: 'orders', memoryMb: 256, env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
+    const env = await startWithProxy({ functionName: 'orders', memoryMb: 256, env: {
+      OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+    } });
     try {
       await proxiedInvocation(env);
       const from = env.sandbox.events.length;
@@ -168,6 +171,7 @@ describe('platform.report as OTLP metrics', () => {
     assert.equal(mem.unit, 'By');
     assert.ok(mem.dataPoints[0]!.sum! > 0);
     assert.equal(metrics.find((m) => m.name === 'faas.invoke_duration')?.unit, 's');
+    assert.ok(receiver.requests.filter((r) => r.url === '/v1/metrics').every((r) => r.encoding === (protocol === 'http/json' ? 'json' : 'protobuf')));
     await receiver.close();
   });
 

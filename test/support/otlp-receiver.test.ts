@@ -330,17 +330,17 @@ describe('OtlpReceiver decoding what the OTel exporters send', () => {
 });
 
 describe('OtlpReceiver refusing what is not OTLP', () => {
-  it('answers 404 for a path other than /v1/traces and records why', async (t) => {
+  it('answers 404 for a path other than /v1/traces and /v1/metrics and records why', async (t) => {
     const receiver = await startReceiver(t);
 
-    const response = await fetch(`${receiver.endpoint}/v1/metrics`, {
+    const response = await fetch(`${receiver.endpoint}/v1/logs`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf' },
       body: new Uint8Array(0),
     });
 
     assert.equal(response.status, 404);
-    assert.match(receiver.requests[0]?.error ?? '', /no route for \/v1\/metrics/);
+    assert.match(receiver.requests[0]?.error ?? '', /no route for \/v1\/logs/);
   });
 
   it('answers 415 for a Content-Type that is neither protobuf nor JSON', async (t) => {
