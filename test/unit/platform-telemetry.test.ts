@@ -228,6 +228,43 @@ describe('spans and platform facts', () => {
   });
 });
 
+describe('init phases on the cold start', () => {
+  test('the init span is Lambda\'s Init phase, with a SnapStart restore under it, when the Telemetry API told us', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const platform = new PlatformTelemetry({ log: createLogger('none'), bufferingTimeoutMs: 25 });
+    platform.setSubscribed(true);
+    const tracker = new InvocationTracker({
+      tracer: provider.getTracer('test'), settings: parseTracingSettings({}),
+      identity: { functionName: 'fn', functionVersion: '3', region: 'us-east-1', accountId: '123456789012', memoryMb: 128 },
+      log: createLogger('none'), processStartedAt: performance.timeOrigin, onFirstEvent: () => {}, platform,
+    });
+    platform.setObserver(tracker);
+    const t0 = Date.now() - 1000;
+    platform.ingest(parseTelemetryBatch(batch(
+      { type: 'platform.initStart', at: t0, record: { initializationType: 'snap-start', phase: 'init' } },
+      { type: 'platform.initRuntimeDone', at: t0 + 300, record: { initializationType: 'snap-start', phase: 'init', status: 'success' } },
+      { type: 'platform.initReport', at: t0 + 300, record: { initializationType: 'snap-start', phase: 'init', status: 'success', metrics: { durationMs: 300.5 } } },
+      { type: 'platform.restoreStart', at: t0 + 500, record: {} },
+      { type: 'platform.restoreRuntimeDone', at: t0 + 620, record: { status: 'success' } },
+      { type: 'platform.restoreReport', at: t0 + 620, record: { status: 'success', metrics: { durationMs: 120.25 } } },
+    )));
+    tracker.onInvocationEvent({ requestId: 'a', body: Buffer.from('{}'), receivedAt: performance.now(), headers: {} });
+    platform.ingest(parseTelemetryBatch(batch(runtimeDone('a', 'success'))));
+    const spans = exporter.getFinishedSpans();
+    const init = spans.find((s) => s.name === 'fn init')!;
+    const restore = spans.find((s) => s.name === 'fn restore')!;
+    const invocation = spans.find((s) => s.attributes['faas.invocation.id'] === 'a')!;
+    assert.equal(init.parentSpanContext?.spanId, invocation.spanContext().spanId);
+    assert.deepEqual([init.attributes['lambda_trace_proxy.init.type'], init.attributes['lambda_trace_proxy.init.status'], init.attributes['lambda_trace_proxy.init.duration_ms']], ['snap-start', 'success', 300.5]);
+    assert.equal(init.startTime[0] * 1000 + Math.round(init.startTime[1] / 1e6), t0);
+    assert.equal(init.endTime[0] * 1000 + Math.round(init.endTime[1] / 1e6), t0 + 300);
+    assert.equal(restore.parentSpanContext?.spanId, init.spanContext().spanId);
+    assert.deepEqual([restore.attributes['lambda_trace_proxy.restore.status'], restore.attributes['lambda_trace_proxy.restore.duration_ms']], ['success', 120.25]);
+    assert.equal(restore.endTime[0] * 1000 + Math.round(restore.endTime[1] / 1e6), t0 + 620);
+  });
+});
+
 describe('telemetry settings', () => {
   test('OTEL_METRICS_EXPORTER=none turns metrics off; an unknown exporter warns; no Telemetry API, no metrics', () => {
     assert.equal(parseTelemetrySettings({}).metrics, true);
