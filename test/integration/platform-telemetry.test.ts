@@ -84,6 +84,12 @@ describe('platform facts on spans', () => {
 
   test('an invocation the runtime did not route through the proxy gets one span, joined to Lambda\'s trace header, marked not injected', async () => {
     const { id, result } = await bypassedInvocation(env);
+    // The lifecycle released it at once (runtime-watch.ts): its span, made when runtimeDone
+    // arrives, leaves with the next flush: here, after the next invocation.
+    await env.sandbox.waitForEvent('telemetry-delivered', {
+      match: (e) => Array.isArray(e.detail['types']) && (e.detail['types'] as string[]).includes('platform.runtimeDone'), fromIndex: env.sandbox.events.findIndex((e) => e.kind === 'invoke' && e.detail['requestId'] === id),
+    });
+    await proxiedInvocation(env);
     const span = await receiver.waitForSpan((s) => s.attributes['faas.invocation.id'] === id, { timeoutMs: 10_000 });
     assert.equal(span.attributes['lambda_trace_proxy.injected'], false);
     const lambdaHeader = parseXrayHeader(result.traceId)!;

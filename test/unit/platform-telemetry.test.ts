@@ -157,7 +157,7 @@ describe('spans and platform facts', () => {
     end('a');
     const endedAt = Date.now();
     assert.equal(spans().length, 0, 'waiting for runtimeDone');
-    const settled = tracker.whenSettled('a', performance.now() + 5000);
+    const settled = tracker.whenSpanEnded('a', performance.now() + 5000);
     platform.ingest(parseTelemetryBatch(batch(runtimeDone('a', 'success'))));
     await settled;
     const [span] = spans();
