@@ -84,13 +84,13 @@ const MAX_MISSED_WAITS = 3;
 
 export interface PlatformTelemetryOptions {
   readonly log: Logger;
-  /** Buffering timeout of our subscription: events reach us this long after the fact, plus transit. */
-  readonly bufferingTimeoutMs: number;
+  /** How long a posted span may wait for its runtimeDone (0: not at all). */
+  readonly runtimeDoneWaitMs: number;
 }
 
 export class PlatformTelemetry {
   readonly #log: Logger;
-  /** How long a finished span waits for its runtimeDone: a few buffering periods. */
+  /** How long a posted span waits for its runtimeDone. */
   readonly runtimeDoneWaitMs: number;
   readonly #invocations = new Map<string, MutableFacts>();
   readonly #init: MutablePhase = emptyPhase();
@@ -107,12 +107,12 @@ export class PlatformTelemetry {
 
   constructor(options: PlatformTelemetryOptions) {
     this.#log = options.log;
-    this.runtimeDoneWaitMs = options.bufferingTimeoutMs * 4;
+    this.runtimeDoneWaitMs = options.runtimeDoneWaitMs;
   }
 
-  /** Spans wait for platform facts only while Lambda delivers them. */
+  /** Spans wait for platform facts only while Lambda delivers them (and a wait is allowed at all). */
   get live(): boolean {
-    return this.#subscribed && this.#missedWaits < MAX_MISSED_WAITS;
+    return this.#subscribed && this.runtimeDoneWaitMs > 0 && this.#missedWaits < MAX_MISSED_WAITS;
   }
 
   setSubscribed(subscribed: boolean): void {

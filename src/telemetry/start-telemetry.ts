@@ -8,15 +8,15 @@ import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
 import type { CoreConfig } from '../settings/core-config.ts';
 import { PlatformTelemetry } from './platform-telemetry.ts';
-import { BUFFERING, subscribeTelemetry, TelemetryListener } from './telemetry-api.ts';
+import { subscribeTelemetry, TelemetryListener } from './telemetry-api.ts';
 
 export interface StartedTelemetry {
   readonly platform: PlatformTelemetry;
   close(): void;
 }
 
-export async function startPlatformTelemetry(config: CoreConfig, extensionId: string, log: Logger): Promise<StartedTelemetry> {
-  const platform = new PlatformTelemetry({ log, bufferingTimeoutMs: BUFFERING.timeoutMs });
+export async function startPlatformTelemetry(config: CoreConfig, extensionId: string, runtimeDoneWaitMs: number, log: Logger): Promise<StartedTelemetry> {
+  const platform = new PlatformTelemetry({ log, runtimeDoneWaitMs });
   const listener = new TelemetryListener((events) => platform.ingest(events), log);
   try {
     const port = await listener.listen();

@@ -52,7 +52,7 @@ export async function startTracing({ env, config, registration, log }: StartTrac
   try {
     settings = parseTracingSettings(env);
     // The subscription's round trips overlap loading the exporter.
-    telemetryStarting = telemetrySettings.telemetryApi ? startPlatformTelemetry(config, registration.extensionId, log) : undefined;
+    telemetryStarting = telemetrySettings.telemetryApi ? startPlatformTelemetry(config, registration.extensionId, telemetrySettings.runtimeDoneWaitMs, log) : undefined;
     otlpExporter = await createOtlpExporter(settings.protocol, env);
     telemetry = await telemetryStarting;
   } catch (err) {

@@ -29,10 +29,11 @@ const variants: Variant[] = [
   { name: 'telemetry off', layer: LAYER, env: { LRAP_TELEMETRY_API: 'false' } },
   { name: 'Telemetry API, no metrics', layer: LAYER, env: { OTEL_METRICS_EXPORTER: 'none' } },
   { name: 'Telemetry API + metrics', layer: LAYER, env: {} },
+  { name: 'Telemetry API + metrics, LRAP_PLATFORM_WAIT_MS=0', layer: LAYER, env: { LRAP_PLATFORM_WAIT_MS: '0' } },
   ...(values.baseline ? [{ name: 'baseline layer', layer: path.resolve(values.baseline), env: {} }] : []),
 ];
 
-interface Sample { idleMb: number; afterMb: number; registerMs: number; readyMs: number }
+interface Sample { idleMb: number; afterMb: number; registerMs: number; readyMs: number; heldMs: number }
 
 async function sample(variant: Variant, receiver: OtlpReceiver): Promise<Sample> {
   const port = await freePort();
@@ -52,19 +53,23 @@ async function sample(variant: Variant, receiver: OtlpReceiver): Promise<Sample>
     await sleep(IDLE_SETTLE_MS);
     const idle = await idleRss(pid);
     const proxy = `127.0.0.1:${port}`;
+    const held: number[] = [];
     for (let i = 0; i < Number(values.invocations); i++) {
       const invoked = sandbox.invoke('{"n":1}');
       const next = await fetch(`http://${proxy}/2018-06-01/runtime/invocation/next`);
       const id = next.headers.get('lambda-runtime-aws-request-id')!;
       await next.arrayBuffer();
       await (await fetch(`http://${proxy}/2018-06-01/runtime/invocation/${id}/response`, { method: 'POST', body: '{"ok":true}' })).arrayBuffer();
-      await invoked;
+      const result = await invoked;
+      // How long the extension holds the environment after the response: billed as post-runtime time.
+      const back = await sandbox.waitForRequest((r) => r.url.endsWith('/extension/event/next') && r.at >= result.endedAt);
+      held.push(back.at - result.endedAt);
     }
     await sandbox.waitForEvent('freeze', { fromIndex: sandbox.events.length - 5 }).catch(() => undefined);
     await sleep(IDLE_SETTLE_MS);
     const after = await idleRss(pid);
     if (readMemory(pid) === undefined) throw new Error('extension exited');
-    return { idleMb: idle / 2 ** 20, afterMb: after / 2 ** 20, registerMs: registered.at - started.at, readyMs: ready.at - started.at };
+    return { idleMb: idle / 2 ** 20, afterMb: after / 2 ** 20, registerMs: registered.at - started.at, readyMs: ready.at - started.at, heldMs: median(held) };
   } finally {
     await sandbox.shutdown();
   }
@@ -81,9 +86,9 @@ for (let round = 0; round < Number(values.samples); round++) {
 }
 await receiver.close();
 console.log(`${values.samples} samples per variant (medians); idle = registered, Init done, ${IDLE_SETTLE_MS} ms settled; after = ${values.invocations} invocations, settled`);
-console.log('| Variant | Idle RSS (MiB) | RSS after invocations (MiB) | spawn → register (ms) | spawn → Init done (ms) |');
-console.log('|---|---|---|---|---|');
+console.log('| Variant | Idle RSS (MiB) | RSS after invocations (MiB) | spawn → register (ms) | spawn → Init done (ms) | held after the response (ms) |');
+console.log('|---|---|---|---|---|---|');
 for (const [name, samples] of results) {
   const m = (f: (s: Sample) => number) => median(samples.map(f)).toFixed(1);
-  console.log(`| ${name} | ${m((s) => s.idleMb)} | ${m((s) => s.afterMb)} | ${m((s) => s.registerMs)} | ${m((s) => s.readyMs)} |`);
+  console.log(`| ${name} | ${m((s) => s.idleMb)} | ${m((s) => s.afterMb)} | ${m((s) => s.registerMs)} | ${m((s) => s.readyMs)} | ${m((s) => s.heldMs)} |`);
 }

@@ -80,7 +80,7 @@ describe('out-of-memory rules', () => {
 
 describe('platform facts, gathered', () => {
   function platform() {
-    const p = new PlatformTelemetry({ log: createLogger('none'), bufferingTimeoutMs: 25 });
+    const p = new PlatformTelemetry({ log: createLogger('none'), runtimeDoneWaitMs: 100 });
     p.setSubscribed(true);
     const reports: InvocationReport[] = [];
     p.onReport((r) => reports.push(r));
@@ -131,7 +131,7 @@ describe('spans and platform facts', () => {
   function setUp(live = true) {
     const exporter = new InMemorySpanExporter();
     const provider = new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-    const platform = new PlatformTelemetry({ log: createLogger('none'), bufferingTimeoutMs: 25 });
+    const platform = new PlatformTelemetry({ log: createLogger('none'), runtimeDoneWaitMs: 100 });
     platform.setSubscribed(live);
     const tracker = new InvocationTracker({
       tracer: provider.getTracer('test'),
@@ -190,6 +190,15 @@ describe('spans and platform facts', () => {
     assert.equal(spans().length, 4, 'ended at once');
   });
 
+  test('LRAP_PLATFORM_WAIT_MS: 0 means no wait, a bad value keeps 100 ms and says so', () => {
+    assert.equal(parseTelemetrySettings({ LRAP_PLATFORM_WAIT_MS: '0' }).runtimeDoneWaitMs, 0);
+    const bad = parseTelemetrySettings({ LRAP_PLATFORM_WAIT_MS: '5s' });
+    assert.deepEqual([bad.runtimeDoneWaitMs, bad.warnings.length], [100, 1]);
+    const platform = new PlatformTelemetry({ log: createLogger('none'), runtimeDoneWaitMs: 0 });
+    platform.setSubscribed(true);
+    assert.equal(platform.live, false);
+  });
+
   test('when the Telemetry API is not there, nothing waits', () => {
     const { start, end, spans } = setUp(false);
     start('a');
@@ -232,7 +241,7 @@ describe('init phases on the cold start', () => {
   test('the init span is Lambda\'s Init phase, with a SnapStart restore under it, when the Telemetry API told us', () => {
     const exporter = new InMemorySpanExporter();
     const provider = new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-    const platform = new PlatformTelemetry({ log: createLogger('none'), bufferingTimeoutMs: 25 });
+    const platform = new PlatformTelemetry({ log: createLogger('none'), runtimeDoneWaitMs: 100 });
     platform.setSubscribed(true);
     const tracker = new InvocationTracker({
       tracer: provider.getTracer('test'), settings: parseTracingSettings({}),
@@ -272,7 +281,7 @@ describe('telemetry settings', () => {
     const prometheus = parseTelemetrySettings({ OTEL_METRICS_EXPORTER: 'prometheus' });
     assert.equal(prometheus.metrics, false);
     assert.equal(prometheus.warnings.length, 1);
-    assert.deepEqual(parseTelemetrySettings({ LRAP_TELEMETRY_API: 'false' }), { telemetryApi: false, metrics: false, warnings: [] });
+    assert.deepEqual(parseTelemetrySettings({ LRAP_TELEMETRY_API: 'false' }), { telemetryApi: false, metrics: false, runtimeDoneWaitMs: 100, warnings: [] });
     assert.equal(parseTelemetrySettings({ LRAP_TELEMETRY_API: 'maybe' }).telemetryApi, true);
   });
 });
