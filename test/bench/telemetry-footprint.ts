@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LambdaSandbox } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 import { findNodePid, freePort, readMemory } from './processes.ts';
-import { IDLE_SETTLE_MS, idleRss } from './memory.ts';
+import { IDLE_SETTLE_MS, idleRss, startBareServer } from './memory.ts';
 import { median } from './stats.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -85,6 +85,15 @@ for (let round = 0; round < Number(values.samples); round++) {
   }
 }
 await receiver.close();
+// The footprint issue's yardstick: a bare node:http server on the same binary (target: idle ≤ +10 %).
+const bare: number[] = [];
+for (let i = 0; i < Number(values.samples); i++) {
+  const server = await startBareServer();
+  await sleep(IDLE_SETTLE_MS);
+  bare.push(await idleRss(server.pid));
+  await server.close();
+}
+console.log(`bare node:http server, idle: ${(median(bare) / 2 ** 20).toFixed(1)} MiB (the footprint target's yardstick: extension idle ≤ +10 %)`);
 console.log(`${values.samples} samples per variant (medians); idle = registered, Init done, ${IDLE_SETTLE_MS} ms settled; after = ${values.invocations} invocations, settled`);
 console.log('| Variant | Idle RSS (MiB) | RSS after invocations (MiB) | spawn → register (ms) | spawn → Init done (ms) | held after the response (ms) |');
 console.log('|---|---|---|---|---|---|');
