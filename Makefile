@@ -9,6 +9,7 @@ ESBUILD := node_modules/.bin/esbuild
 LAYER := dist/layer
 BUNDLE := $(LAYER)/lambda-trace-proxy/extension.cjs
 TRACING_BUNDLE := $(LAYER)/lambda-trace-proxy/tracing.cjs
+METRICS_BUNDLE := $(LAYER)/lambda-trace-proxy/metrics.cjs
 NOTICES := $(LAYER)/lambda-trace-proxy/THIRD-PARTY-NOTICES
 # --target: the oldest Node the bundles run on (the standalone layers' 22.20.0, the
 # slim layer's 22.15). dynamic-import=false: main's import() of tracing.cjs becomes
@@ -29,7 +30,7 @@ node_modules/.deps-installed: package.json package-lock.json
 	@test -x $(NODE) || { echo "pinned Node missing at $(NODE): is node-linux-$(ARCH) in optionalDependencies?" >&2; exit 1; }
 	touch $@
 
-build: $(LAYER)/extensions/lambda-trace-proxy $(LAYER)/wrapper-script.sh $(LAYER)/lambda-trace-proxy/bin/node $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES)
+build: $(LAYER)/extensions/lambda-trace-proxy $(LAYER)/wrapper-script.sh $(LAYER)/lambda-trace-proxy/bin/node $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE) $(NOTICES)
 
 # Two files: what runs before `register` (16 KB), and tracing, loaded after it.
 # Compiling the OpenTelemetry code up front cost ~3 ms of every cold start (make bench).
@@ -41,12 +42,19 @@ $(BUNDLE): node_modules/.deps-installed $(SOURCES)
 
 $(TRACING_BUNDLE): node_modules/.deps-installed $(SOURCES)
 	@mkdir -p $(dir $@)
-	$(ESBUILD) src/tracing/start-tracing.ts $(ESBUILD_FLAGS) --metafile=dist/meta/$(notdir $@).json \
-	  --define:LRAP_VERSION='"$(shell $(NODE) -p 'require("./package.json").version')"' --outfile=$@
+	$(ESBUILD) src/tracing/start-tracing.ts $(ESBUILD_FLAGS) --external:./metrics.cjs --metafile=dist/meta/$(notdir $@).json \
+	  --define:LRAP_VERSION='"$(shell $(NODE) -p 'require("./package.json").version')"' \
+	  --define:LRAP_METRICS_MODULE='"./metrics.cjs"' --outfile=$@
+
+# The metrics SDK, required by tracing only when the first platform.report
+# arrives (src/telemetry/platform-metrics.ts): not parsed in an idle environment.
+$(METRICS_BUNDLE): node_modules/.deps-installed $(SOURCES)
+	@mkdir -p $(dir $@)
+	$(ESBUILD) src/telemetry/metrics-bundle.ts $(ESBUILD_FLAGS) --metafile=dist/meta/$(notdir $@).json --outfile=$@
 
 # The licences of what the bundles contain travel with them.
-$(NOTICES): $(BUNDLE) $(TRACING_BUNDLE)
-	$(NODE) src/build/third-party-notices.ts $@ dist/meta/extension.cjs.json dist/meta/tracing.cjs.json
+$(NOTICES): $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE)
+	$(NODE) src/build/third-party-notices.ts $@ dist/meta/extension.cjs.json dist/meta/tracing.cjs.json dist/meta/metrics.cjs.json
 
 $(LAYER)/extensions/lambda-trace-proxy: src/launcher.sh
 	@mkdir -p $(dir $@)
@@ -185,11 +193,11 @@ $(LAYER)/lambda-trace-proxy/bin/node: $(LAYER_STAGE)/node-$(ARCH)
 
 # $(1): Lambda architecture, $(2): npm's (and Node's) name for it.
 define standalone_layer
-$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/LICENSE.node $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) src/launcher.sh wrapper-script.sh
+$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/LICENSE.node $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE) $(NOTICES) src/launcher.sh wrapper-script.sh
 	rm -rf $(LAYER_STAGE)/$(1) && mkdir -p $(LAYER_STAGE)/$(1)/extensions $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin
 	install -m 0755 src/launcher.sh $(LAYER_STAGE)/$(1)/extensions/lambda-trace-proxy
 	install -m 0755 wrapper-script.sh $(LAYER_STAGE)/$(1)/wrapper-script.sh
-	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/
+	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE) $(NOTICES) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/
 	install -m 0755 $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/node
 	install -m 0644 $(LAYER_STAGE)/LICENSE.node $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/LICENSE
 	$$(call zip_layer,$(LAYER_STAGE)/$(1),$$@)
@@ -197,11 +205,11 @@ endef
 $(eval $(call standalone_layer,x86_64,x64))
 $(eval $(call standalone_layer,arm64,arm64))
 
-$(LAYER_OUT)/lambda-trace-proxy-node.zip: $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) src/launcher.sh wrapper-script.sh
+$(LAYER_OUT)/lambda-trace-proxy-node.zip: $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE) $(NOTICES) src/launcher.sh wrapper-script.sh
 	rm -rf $(LAYER_STAGE)/node && mkdir -p $(LAYER_STAGE)/node/extensions $(LAYER_STAGE)/node/lambda-trace-proxy
 	install -m 0755 src/launcher.sh $(LAYER_STAGE)/node/extensions/lambda-trace-proxy
 	install -m 0755 wrapper-script.sh $(LAYER_STAGE)/node/wrapper-script.sh
-	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(NOTICES) $(LAYER_STAGE)/node/lambda-trace-proxy/
+	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE) $(NOTICES) $(LAYER_STAGE)/node/lambda-trace-proxy/
 	$(call zip_layer,$(LAYER_STAGE)/node,$@)
 
 # $(1): staging directory, $(2): zip. Entries sorted bytewise, directories

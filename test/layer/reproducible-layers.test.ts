@@ -48,7 +48,7 @@ for (const flavour of FLAVOURS) {
     const names = list.map((e) => e.name);
     const expected = ['extensions/', 'extensions/lambda-trace-proxy', 'lambda-trace-proxy/', 'lambda-trace-proxy/THIRD-PARTY-NOTICES',
       ...(flavour === 'node' ? [] : ['lambda-trace-proxy/bin/', 'lambda-trace-proxy/bin/LICENSE', 'lambda-trace-proxy/bin/node']),
-      'lambda-trace-proxy/extension.cjs', 'lambda-trace-proxy/tracing.cjs', 'wrapper-script.sh'];
+      'lambda-trace-proxy/extension.cjs', 'lambda-trace-proxy/metrics.cjs', 'lambda-trace-proxy/tracing.cjs', 'wrapper-script.sh'];
     assert.deepEqual(names, expected);
     assert.deepEqual([...names].sort(), names, 'bytewise sorted');
     for (const e of list) {
