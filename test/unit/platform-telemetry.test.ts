@@ -127,30 +127,30 @@ describe('platform facts, gathered', () => {
   });
 });
 
-describe('spans and platform facts', () => {
-  function setUp(live = true) {
-    const exporter = new InMemorySpanExporter();
-    const provider = new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-    const platform = new PlatformTelemetry({ log: createLogger('none'), runtimeDoneWaitMs: 100 });
-    platform.setSubscribed(live);
-    const tracker = new InvocationTracker({
-      tracer: provider.getTracer('test'),
-      settings: parseTracingSettings({}),
-      identity: { functionName: 'fn', functionVersion: '3', region: 'us-east-1', accountId: '123456789012', memoryMb: 128 },
-      log: createLogger('none'),
-      processStartedAt: performance.timeOrigin,
-      onFirstEvent: () => {},
-      platform,
-    });
-    platform.setObserver(tracker);
-    const start = (requestId: string) => tracker.onInvocationEvent({ requestId, body: Buffer.from('{}'), receivedAt: performance.now(), headers: { 'lambda-runtime-trace-id': XRAY } });
-    const end = (requestId: string) => tracker.onInvocationResult({
-      requestId, kind: 'response', upstreamStatus: 202, upstreamBody: undefined, requestHeaders: [], body: undefined, bodyBytes: 0, trailers: [], failure: undefined,
-    });
-    const spans = () => exporter.getFinishedSpans().filter((s) => s.attributes['faas.invocation.id'] !== undefined);
-    return { tracker, platform, start, end, spans, exporter };
-  }
+function setUp(live = true) {
+  const exporter = new InMemorySpanExporter();
+  const provider = new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const platform = new PlatformTelemetry({ log: createLogger('none'), runtimeDoneWaitMs: 100 });
+  platform.setSubscribed(live);
+  const tracker = new InvocationTracker({
+    tracer: provider.getTracer('test'),
+    settings: parseTracingSettings({}),
+    identity: { functionName: 'fn', functionVersion: '3', region: 'us-east-1', accountId: '123456789012', memoryMb: 128 },
+    log: createLogger('none'),
+    processStartedAt: performance.timeOrigin,
+    onFirstEvent: () => {},
+    platform,
+  });
+  platform.setObserver(tracker);
+  const start = (requestId: string) => tracker.onInvocationEvent({ requestId, body: Buffer.from('{}'), receivedAt: performance.now(), headers: { 'lambda-runtime-trace-id': XRAY } });
+  const end = (requestId: string) => tracker.onInvocationResult({
+    requestId, kind: 'response', upstreamStatus: 202, upstreamBody: undefined, requestHeaders: [], body: undefined, bodyBytes: 0, trailers: [], failure: undefined,
+  });
+  const spans = () => exporter.getFinishedSpans().filter((s) => s.attributes['faas.invocation.id'] !== undefined);
+  return { tracker, platform, start, end, spans, exporter };
+}
 
+describe('spans and platform facts', () => {
   test('a posted span waits for its runtimeDone and ends at the post\'s time with its figures', async () => {
     const { platform, start, end, spans, tracker } = setUp();
     start('a');
@@ -239,16 +239,7 @@ describe('spans and platform facts', () => {
 
 describe('init phases on the cold start', () => {
   test('the init span is Lambda\'s Init phase, with a SnapStart restore under it, when the Telemetry API told us', () => {
-    const exporter = new InMemorySpanExporter();
-    const provider = new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-    const platform = new PlatformTelemetry({ log: createLogger('none'), runtimeDoneWaitMs: 100 });
-    platform.setSubscribed(true);
-    const tracker = new InvocationTracker({
-      tracer: provider.getTracer('test'), settings: parseTracingSettings({}),
-      identity: { functionName: 'fn', functionVersion: '3', region: 'us-east-1', accountId: '123456789012', memoryMb: 128 },
-      log: createLogger('none'), processStartedAt: performance.timeOrigin, onFirstEvent: () => {}, platform,
-    });
-    platform.setObserver(tracker);
+    const { platform, tracker, exporter } = setUp();
     const t0 = Date.now() - 1000;
     platform.ingest(parseTelemetryBatch(batch(
       { type: 'platform.initStart', at: t0, record: { initializationType: 'snap-start', phase: 'init' } },
