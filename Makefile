@@ -22,7 +22,7 @@ SOURCES := $(shell find src -path src/cdk -prune -o -name '*.ts' -print) package
 export npm_config_nodedir := $(CURDIR)/node_modules/node-linux-$(ARCH)
 export PATH := $(dir $(NODE)):$(PATH)
 
-.PHONY: build deps typecheck test test-runtimes collector unit integration demo bench e2e layer clean
+.PHONY: build deps typecheck test test-runtimes collector unit integration demo bench bench-flush e2e layer clean
 
 deps: node_modules/.deps-installed
 node_modules/.deps-installed: package.json package-lock.json
@@ -101,6 +101,12 @@ e2e: build test-runtimes
 # Figures, not tests: prints a table and rewrites BENCHMARKS.md and its chart.
 bench: build
 	$(NODE) test/bench/bench.ts
+
+# How long invocations are held for exports: an hour in simulated time (MockTimers), then real
+# sockets with a collector that is 60 ms away, slow, refusing or never answering. Figures only.
+bench-flush: build
+	$(NODE) test/bench/flush-simulation.ts
+	$(NODE) test/bench/flush-holds.ts
 
 # ---------------------------------------------------------------------------
 # Lambda layers. `make layer` writes three zips, each with

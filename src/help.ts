@@ -10,10 +10,10 @@ Settings (environment variables):
   LRAP_LISTENER_PORT          proxy port on 127.0.0.1 (default 9009)
   LRAP_RUNTIME_API_ENDPOINT   upstream Runtime API host:port (default AWS_LAMBDA_RUNTIME_API)
   LRAP_LOG_LEVEL              debug | info | warn | error | none (default warn; else OTEL_LOG_LEVEL)
-  LRAP_FLUSH                  end | periodic:<ms> | shutdown (default end)
+  LRAP_FLUSH                  adaptive | end | periodic:<ms> | shutdown (default adaptive)
   LRAP_XRAY_PARENT_REWRITE    true | false: point Lambda-Runtime-Trace-Id at our span (default true)
   LRAP_XRAY_SIGV4             true | false: SigV4-sign exports (default: only to X-Ray's OTLP endpoint)
-  LRAP_FLUSH_TIMEOUT_MS       longest one flush may hold the environment (default 2000)
+  LRAP_FLUSH_TIMEOUT_MS       most an invocation is held for an export (default 2000)
   OTEL_SDK_DISABLED=true      forward only, no tracing
   OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER(_ARG), OTEL_PROPAGATORS,
   OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/_HEADERS/_PROTOCOL/_TIMEOUT/_COMPRESSION

@@ -20,6 +20,8 @@ export type ShutdownEvent = Extract<LifecycleEvent, { eventType: 'SHUTDOWN' }>;
  * (or given up on), and a throw or rejection here never holds an invocation.
  */
 export interface LifecycleHooks {
+  /** An INVOKE arrived: the environment runs again (called at once, before any wait). */
+  invoked(event: InvokeEvent): void;
   /**
    * The invocation has ended (its post reached Lambda, the runtime went away,
    * it bypassed the proxy, or its deadline came): resolves once its telemetry is
@@ -67,6 +69,13 @@ export async function runLifecycle(
     if (event.eventType === 'INVOKE') {
       // A thaw: pooled connections to Lambda may have died while we were frozen.
       proxy.dropIdleUpstreamConnections();
+      if (hooks) {
+        try {
+          hooks.invoked(event);
+        } catch (err) {
+          log.warn('tracing could not note an invocation', { code: 'LRAP_TRACING_HOOK_FAILED', requestId: event.requestId, error: describeError(err) });
+        }
+      }
       const deadline = performance.now() + (event.deadlineMs - Date.now()) - INVOKE_DEADLINE_MARGIN_MS;
       const ended = watch.whenEnded(event.requestId, deadline);
       // Without tracing nothing needs the environment awake: the INVOKE is only

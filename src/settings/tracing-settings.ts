@@ -5,7 +5,10 @@
 
 import { LrapError } from '../errors.ts';
 
+// ---- flush settings: LRAP_FLUSH, LRAP_FLUSH_TIMEOUT_MS, OTEL_BSP_MAX_QUEUE_SIZE (see src/export/flush-policy.ts)
+
 export type FlushMode =
+  | { readonly kind: 'adaptive' }
   | { readonly kind: 'end' }
   | { readonly kind: 'periodic'; readonly intervalMs: number }
   | { readonly kind: 'shutdown' };
@@ -24,7 +27,7 @@ export interface TracingSettings {
   readonly flush: FlushMode;
   /** Point `Parent=` of Lambda-Runtime-Trace-Id at our span when we joined that X-Ray trace. */
   readonly rewriteXrayParent: boolean;
-  /** Upper bound of one flush, whatever the invocation deadline leaves (ms). */
+  /** Most an invocation is held for an export (ms); the budget learned from the collector stays under it. */
   readonly flushTimeoutMs: number;
   /** Spans kept waiting for export at most; past it new spans are dropped, not queued. */
   readonly maxQueueSize: number;
@@ -99,12 +102,14 @@ function parsePropagators(raw: string | undefined): ReadonlySet<Propagator> {
 }
 
 function parseFlush(raw: string | undefined, managedInstances: boolean): FlushMode {
-  if (raw === undefined) return managedInstances ? { kind: 'periodic', intervalMs: 1000 } : { kind: 'end' };
-  if (raw === 'end') return { kind: 'end' };
-  if (raw === 'shutdown') return { kind: 'shutdown' };
-  const m = /^periodic:(\d+)$/.exec(raw);
+  if (raw === undefined) return managedInstances ? { kind: 'periodic', intervalMs: 1000 } : { kind: 'adaptive' };
+  const value = raw.toLowerCase();
+  if (value === 'adaptive') return { kind: 'adaptive' };
+  if (value === 'end') return { kind: 'end' };
+  if (value === 'shutdown') return { kind: 'shutdown' };
+  const m = /^periodic:(\d+)$/.exec(value);
   if (m && Number(m[1]) > 0) return { kind: 'periodic', intervalMs: Number(m[1]) };
-  throw new TracingConfigError(`LRAP_FLUSH ${JSON.stringify(raw)} is not valid: use end (default), periodic:<milliseconds> or shutdown.`);
+  throw new TracingConfigError(`LRAP_FLUSH ${JSON.stringify(raw)} is not valid: use adaptive (default), end, periodic:<milliseconds> or shutdown.`);
 }
 
 function parseBoolean(raw: string | undefined, name: string, fallback: boolean): boolean {

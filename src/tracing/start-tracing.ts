@@ -4,8 +4,7 @@
 
 import { performance } from 'node:perf_hooks';
 import {
-  AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler,
-  TracerProvider, type Sampler,
+  AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type Sampler,
 } from '@opentelemetry/sdk-trace';
 import type { CoreConfig } from '../settings/core-config.ts';
 import type { Registration } from '../lifecycle/extensions-api.ts';
@@ -14,8 +13,10 @@ import type { Logger } from '../log.ts';
 import type { InvocationObserver } from '../proxy/invocation-observer.ts';
 import { parseTracingSettings, TracingConfigError, type SamplerSetting } from '../settings/tracing-settings.ts';
 import { buildResource, functionIdentity, instanceFilePath, readInstanceFile } from './resource.ts';
-import { createOtlpExporter, ReportingExporter } from '../export/span-export.ts';
-import { SpanFlusher } from '../export/span-flusher.ts';
+import { createOtlpExporter } from '../export/span-export.ts';
+import { BUDGET_FLOOR_MS, CollectorHealth, INITIAL_BUDGET_MS, LifecycleClock } from '../export/collector-health.ts';
+import { ExportQueue } from '../export/export-queue.ts';
+import { FlushHoldReporter, SpanFlusher } from '../export/span-flusher.ts';
 import { InvocationTracker } from './invocation-tracker.ts';
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
 import { parseTelemetrySettings } from '../settings/telemetry-settings.ts';
@@ -68,37 +69,7 @@ export async function startTracing({ env, config, registration, log }: StartTrac
   const instance = new Promise<string | undefined>((resolve) => { settleInstance = resolve; });
   const instanceFile = instanceFilePath(config.listenerPort);
 
-  const exporter = new ReportingExporter(otlpExporter, log);
-  const processor = new BatchSpanProcessor({
-    exporter,
-    maxQueueSize: settings.maxQueueSize,
-    maxExportBatchSize: 512,
-    // Exports are driven by the lifecycle (see span-flusher.ts); the timer only
-    // serves periodic mode, where the environment may stay thawed.
-    scheduledDelayMillis: settings.flush.kind === 'periodic' ? settings.flush.intervalMs : 0x7fffffff,
-    exportTimeoutMillis: settings.flushTimeoutMs,
-  });
   const resource = buildResource(identity, settings.serviceName, instance);
-  const provider = new TracerProvider({
-    resource,
-    sampler: buildSampler(settings.sampler),
-    spanProcessors: [processor],
-    // X-Ray accepts only trace ids that start with the epoch seconds; such ids
-    // are valid W3C ids too, so every backend takes them.
-    idGenerator: new AWSXRayIdGenerator(),
-  });
-  const tracer = provider.getTracer('lambda-trace-proxy', typeof LRAP_VERSION === 'string' ? LRAP_VERSION : 'dev');
-  const flusher = new SpanFlusher(processor, settings.flush, settings.flushTimeoutMs, log);
-  const tracker = new InvocationTracker({
-    tracer,
-    settings,
-    identity,
-    log,
-    processStartedAt: performance.timeOrigin,
-    onFirstEvent: () => settleInstance(readInstanceFile(instanceFile)),
-    platform,
-  });
-  platform?.setObserver(tracker);
 
   // platform.report's figures, as metrics. X-Ray's OTLP endpoint takes traces only.
   let metrics: PlatformMetrics | undefined;
@@ -111,16 +82,47 @@ export async function startTracing({ env, config, registration, log }: StartTrac
     platform.onReport((report) => reportMetrics.record(report));
   }
 
-  let collectorHealthy = true;
+  // Exports are driven by the lifecycle and the flush policy (src/export/), not by a timer.
+  const clock = new LifecycleClock(() => performance.now());
+  const health = new CollectorHealth({ initialMs: INITIAL_BUDGET_MS, floorMs: BUDGET_FLOOR_MS, capMs: settings.flushTimeoutMs });
+  const queue = new ExportQueue({ exporter: otlpExporter, health, clock, maxQueueSize: settings.maxQueueSize, log });
+  const metricsToFlush = metrics;
+  const flusher = new SpanFlusher({
+    queue, health, clock, mode: settings.flush, log, alsoExport: metricsToFlush && ((deadline) => metricsToFlush.flush(deadline)),
+  });
+  const provider = new TracerProvider({
+    resource,
+    sampler: buildSampler(settings.sampler),
+    spanProcessors: [new FlushHoldReporter(flusher), queue],
+    // X-Ray accepts only trace ids that start with the epoch seconds; such ids
+    // are valid W3C ids too, so every backend takes them.
+    idGenerator: new AWSXRayIdGenerator(),
+  });
+  const tracer = provider.getTracer('lambda-trace-proxy', typeof LRAP_VERSION === 'string' ? LRAP_VERSION : 'dev');
+  const tracker = new InvocationTracker({
+    tracer,
+    settings,
+    identity,
+    log,
+    processStartedAt: performance.timeOrigin,
+    onFirstEvent: () => settleInstance(readInstanceFile(instanceFile)),
+    platform,
+  });
+  platform?.setObserver(tracker);
+
   const hooks: LifecycleHooks = {
+    invoked() {
+      flusher.invocationStarted();
+    },
     // The lifecycle calls this once the invocation has ended (it owns the wait).
     async afterInvoke(event) {
       const deadline = performance.now() + (event.deadlineMs - Date.now()) - INVOKE_DEADLINE_MARGIN_MS;
-      // The span may still wait (bounded) for Lambda's runtimeDone: it leaves with it.
-      await tracker.whenSpanEnded(event.requestId, deadline);
-      // Metrics ride along with spans only while the collector takes spans: a failing one costs nothing twice.
-      const [outcome] = await Promise.all([flusher.afterInvocation(deadline), collectorHealthy ? metrics?.afterInvocation(deadline) : undefined]);
-      collectorHealthy = outcome === 'flushed' || (outcome === 'skipped' && settings.flush.kind !== 'end');
+      // The span may still wait (bounded) for Lambda's runtimeDone: it leaves with
+      // it. Only worth holding the invocation for when it is exported now; else
+      // the span ends by itself when runtimeDone comes (after the next thaw).
+      if (flusher.exportsAtEnd()) await tracker.whenSpanEnded(event.requestId, deadline);
+      // Metrics ride along with span exports (span-flusher.ts), never with a failing collector.
+      await flusher.invocationEnded(event.requestId, deadline);
     },
     abandoned(requestId) {
       tracker.endAbandoned(requestId);
@@ -129,13 +131,22 @@ export async function startTracing({ env, config, registration, log }: StartTrac
       settleInstance(readInstanceFile(instanceFile));
       await platform?.whenReported(tracker.unfinished(), Math.min(deadline, performance.now() + LAST_REPORT_WAIT_MS));
       tracker.endAllOpen(event.shutdownReason);
-      const [outcome] = await Promise.all([flusher.flush(deadline), metrics?.flush(deadline)]);
+      const [outcome] = await Promise.all([flusher.shutdown(deadline), metrics?.flush(deadline)]);
       telemetry?.close();
-      log.info('final flush', { code: 'LRAP_SHUTDOWN_FLUSH', outcome, exported: exporter.exported, dropped: exporter.dropped });
+      const { exported, rejected, droppedQueueFull } = queue.counts;
+      const unsent = queue.queued;
+      (rejected + droppedQueueFull + unsent > 0 ? log.warn : log.info)('final flush', {
+        code: 'LRAP_SHUTDOWN_FLUSH', outcome, exported, rejected, droppedQueueFull, unsent,
+      });
       // Not provider.shutdown(): it would wait for exports already given up on.
     },
   };
   log.debug('tracing ready', { protocol: settings.protocol, flush: settings.flush.kind });
+  // During Init, while Lambda starts the runtime: connect to the collector and
+  // compile the export path now rather than on the first invocation's bill.
+  // On the next turn of the event loop, so that the lifecycle's /event/next
+  // (which ends our part of Init) is sent first.
+  setImmediate(() => void queue.warmUp());
   return { observer: tracker, hooks };
 }
 

@@ -26,6 +26,9 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
         env: {
           OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
           OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,team=payments', OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=secret%20key',
+          // Every span before its freeze, however many invocations this suite makes
+          // (the default, adaptive, stops that once traffic is steady: exports-spans.test.ts).
+          LRAP_FLUSH: 'end',
         },
       });
     });

@@ -85,7 +85,7 @@ for (const [flavour, machine] of [['x86_64', 'Advanced Micro Devices X86-64'], [
 
 test('the notices name every npm package bundled, with its licence text', () => {
   const notices = execFileSync('unzip', ['-p', ZIPS.node, 'lambda-trace-proxy/THIRD-PARTY-NOTICES'], { encoding: 'utf8' });
-  for (const pkg of ['@opentelemetry/sdk-trace@', '@opentelemetry/exporter-trace-otlp-proto@', 'aws4@']) assert.ok(notices.includes(pkg), pkg);
+  for (const pkg of ['@opentelemetry/sdk-trace@', '@opentelemetry/otlp-exporter-base@', 'aws4@']) assert.ok(notices.includes(pkg), pkg);
   assert.match(notices, /Apache License\s+Version 2\.0/);
   assert.match(notices, /Permission is hereby granted, free of charge/); // MIT, aws4
 });

@@ -575,10 +575,11 @@ export class OtlpReceiver {
     });
   }
 
-  static async start(): Promise<OtlpReceiver> {
+  /** On `port` (default: any free one), e.g. where an extension has been failing to reach a collector. */
+  static async start(options: { port?: number } = {}): Promise<OtlpReceiver> {
     const decoder = await OtlpTraceDecoder.load();
     const server = createServer();
-    server.listen(0, '127.0.0.1');
+    server.listen(options.port ?? 0, '127.0.0.1');
     await once(server, 'listening');
     return new OtlpReceiver(server, decoder);
   }

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTracingSettings, TracingConfigError } from '../../src/settings/tracing-settings.ts';
 
-test('defaults: protobuf, parent-based always-on, W3C and X-Ray read, flush at the end of each invocation', () => {
+test('defaults: protobuf, parent-based always-on, W3C and X-Ray read, adaptive flushing', () => {
   const s = parseTracingSettings({});
   assert.equal(s.protocol, 'http/protobuf');
   assert.deepEqual(s.sampler, { kind: 'parentbased_always_on' });
   assert.deepEqual([...s.propagators].sort(), ['baggage', 'tracecontext', 'xray']);
-  assert.deepEqual(s.flush, { kind: 'end' });
+  assert.deepEqual(s.flush, { kind: 'adaptive' });
   assert.equal(s.rewriteXrayParent, true);
 });
 
@@ -18,6 +18,9 @@ test('Managed Instances flush on a timer, since there is no INVOKE event there',
 test('each flush mode and sampler is parsed', () => {
   assert.deepEqual(parseTracingSettings({ LRAP_FLUSH: 'periodic:250' }).flush, { kind: 'periodic', intervalMs: 250 });
   assert.deepEqual(parseTracingSettings({ LRAP_FLUSH: 'shutdown' }).flush, { kind: 'shutdown' });
+  assert.deepEqual(parseTracingSettings({ LRAP_FLUSH: 'end' }).flush, { kind: 'end' });
+  assert.deepEqual(parseTracingSettings({ LRAP_FLUSH: 'Adaptive' }).flush, { kind: 'adaptive' });
+  assert.throws(() => parseTracingSettings({ LRAP_FLUSH: 'periodic:0' }), /adaptive \(default\), end, periodic/);
   assert.deepEqual(parseTracingSettings({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).sampler,
     { kind: 'parentbased_traceidratio', ratio: 0.25 });
   assert.equal(parseTracingSettings({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).protocol, 'http/json');

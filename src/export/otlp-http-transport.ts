@@ -1,0 +1,139 @@
+// One OTLP/HTTP POST per export, no retries. The stock exporter retries inside
+// one export for up to its whole timeout (10 s by default), so a refused
+// connection would only be reported seconds later, and an invocation held for
+// that export would pay for it. Here a failure is reported at once, marked
+// retryable or not by the export specification, and the export queue decides
+// when to try again (export-queue.ts), in the background.
+
+import type http from 'node:http';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import {
+  createOtlpNetworkExportDelegate, ExporterMetrics, OTLPExporterBase, OTLPExporterError,
+  type ExportResponse, type IExporterTransport,
+} from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions } from '@opentelemetry/otlp-exporter-base/node-http';
+import { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+
+const gzipAsync = promisify(gzip);
+
+export type HttpConfiguration = ReturnType<typeof convertLegacyHttpOptions>;
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+/** Turns the headers and body about to be sent into the headers to send (SigV4 signing, say). */
+export type RequestSigner = (url: URL, headers: Record<string, string>, body: Buffer) => Record<string, string>;
+
+/** An export that may succeed if tried again later (429, 502, 503, 504, a network error, a timeout). */
+export class RetryableExportError extends Error {
+  override readonly name = 'RetryableExportError';
+  /** From Retry-After, when the collector sent one. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, retryAfterMs?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * The OTLP trace exporter for `protocol`, configured from the same
+ * OTEL_EXPORTER_OTLP_* variables as the stock one (convertLegacyHttpOptions),
+ * with the stock pipeline (serializer, export delegate) around our transport.
+ */
+export function createHttpTraceExporter(protocol: OtlpProtocol, sign?: RequestSigner): SpanExporter {
+  const json = protocol === 'http/json';
+  const config = convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' });
+  const metrics = new ExporterMetrics<ReadableSpan[]>({
+    componentType: 'otlp_http_span_exporter',
+    metricsHelper: TraceExporterMetricsHelper,
+    url: config.url,
+    meterProvider: undefined,
+    responseAttributesFromError: () => ({}),
+  });
+  const transport = new OtlpHttpTransport(config, sign);
+  return new OTLPExporterBase(createOtlpNetworkExportDelegate(config, json ? JsonTraceSerializer : ProtobufTraceSerializer, metrics, transport));
+}
+
+/** One POST per call: compressed as configured, signed if asked, over a keep-alive agent. */
+export class OtlpHttpTransport implements IExporterTransport {
+  readonly #config: HttpConfiguration;
+  readonly #sign: RequestSigner | undefined;
+  readonly #url: URL;
+  #agent: Promise<http.Agent> | undefined;
+  #request: Promise<typeof http.request> | undefined;
+
+  constructor(config: HttpConfiguration, sign?: RequestSigner) {
+    this.#config = config;
+    this.#sign = sign;
+    this.#url = new URL(config.url);
+  }
+
+  async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(await this.#config.headers())) headers[name.toLowerCase()] = value;
+    let body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (this.#config.compression === 'gzip') {
+      body = await gzipAsync(body);
+      headers['content-encoding'] = 'gzip';
+    }
+    headers['content-length'] = String(body.length);
+    const sent = this.#sign ? this.#sign(this.#url, headers, body) : headers;
+    return this.#post({ ...sent, 'user-agent': 'lambda-trace-proxy' }, body, timeoutMillis);
+  }
+
+  shutdown(): void {
+    void this.#agent?.then((agent) => agent.destroy());
+  }
+
+  async #post(headers: Record<string, string>, body: Buffer, timeoutMillis: number): Promise<ExportResponse> {
+    this.#agent ??= Promise.resolve(this.#config.agentFactory(this.#url.protocol));
+    // node:https (with tls and crypto) only when used: loading it costs ~10 ms of Init.
+    this.#request ??= this.#url.protocol === 'http:' ? import('node:http').then((m) => m.request) : import('node:https').then((m) => m.request);
+    const [agent, request] = await Promise.all([this.#agent, this.#request]);
+    return new Promise((resolve) => {
+      const req = request(this.#url, { method: 'POST', headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
+        });
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve({ status: 'success', data: Buffer.concat(chunks) });
+          else if (RETRYABLE_STATUS.has(status)) {
+            const retryAfter = retryAfterMs(res.headers['retry-after']);
+            resolve({ status: 'retryable', retryInMillis: retryAfter, error: new RetryableExportError(`the collector answered ${status}`, retryAfter) });
+          } else resolve({ status: 'failure', error: new OTLPExporterError(res.statusMessage, status, Buffer.concat(chunks).toString()) });
+        });
+        res.on('error', (error) => resolve({ status: 'retryable', error: new RetryableExportError('the response broke off', undefined, { cause: error }) }));
+      });
+      req.setTimeout(timeoutMillis, () => {
+        req.destroy();
+        resolve({ status: 'retryable', error: new RetryableExportError(`no answer within ${timeoutMillis} ms`) });
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // A pooled connection that died while the environment was frozen ends
+        // here too (ECONNRESET, EPIPE): retryable, so its spans are sent again.
+        resolve(RETRYABLE_NETWORK_ERRORS.has(error.code ?? '')
+          ? { status: 'retryable', error: new RetryableExportError(`cannot reach the collector (${error.code})`, undefined, { cause: error }) }
+          : { status: 'failure', error });
+      });
+      req.end(body);
+    });
+  }
+}
+
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+// As the stock OTLP exporter: the export specification's retryable answers.
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+const RETRYABLE_NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+function retryAfterMs(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}

