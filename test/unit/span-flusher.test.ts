@@ -35,12 +35,12 @@ async function run<T>(work: Promise<T>): Promise<T> {
   return value as T;
 }
 
-function build(mode: 'end' | 'adaptive' = 'end') {
+function build(mode: 'end' | 'adaptive' = 'end', alsoExport?: (deadline: number) => Promise<unknown>) {
   const exporter = new FakeExporter();
   const clock = new LifecycleClock(() => Date.now());
   const health = new CollectorHealth({ initialMs: 400, floorMs: 100, capMs: 2000 });
   const queue = new ExportQueue({ exporter, health, clock, maxQueueSize: 100, log: createLogger('none'), random: () => 0.5 });
-  const flusher = new SpanFlusher({ queue, health, clock, mode: { kind: mode }, log: createLogger('none') });
+  const flusher = new SpanFlusher({ queue, health, clock, mode: { kind: mode }, log: createLogger('none'), alsoExport });
   return { exporter, health, queue, flusher };
 }
 
@@ -113,4 +113,21 @@ test('the hold is reported once, on the next invocation span', async () => {
   const report = await run(flusher.invocationEnded('a', Date.now() + 10_000));
   assert.equal(flusher.takeUnreportedHold(), report);
   assert.equal(flusher.takeUnreportedHold(), undefined);
+});
+
+test('metrics leave with a span flush, by the end of the same hold; not when the end is released', async () => {
+  const deadlines: number[] = [];
+  const { queue, flusher } = build('adaptive', async (deadline) => { deadlines.push(deadline); });
+  for (let n = 0; n < 12; n++) {
+    flusher.invocationStarted();
+    const exportsAtEnd = flusher.exportsAtEnd();
+    queue.onEnd(SPAN);
+    const before = Date.now();
+    const report = await run(flusher.invocationEnded(`r${n}`, Date.now() + 10_000));
+    assert.equal(exportsAtEnd, report.decision === 'flush', `invocation ${n}: exportsAtEnd said ${exportsAtEnd}, the end decided ${report.decision}`);
+    if (report.decision === 'flush') assert.ok(deadlines.at(-1)! <= before + 400, 'within the hold budget');
+    mock.timers.tick(40);
+  }
+  // The early invocations flushed (with their metrics) until ten had come close together; then the ends were released.
+  assert.equal(deadlines.length, 9);
 });
