@@ -105,7 +105,7 @@ export class MetricExport {
   }
 }
 
-/** Counts exports and logs a failed one once per outage, as ReportingExporter does for spans. */
+/** Counts exports and logs a failed one once per outage (spans: export-queue.ts). */
 class CountingMetricExporter implements PushMetricExporter {
   readonly #inner: PushMetricExporter;
   readonly #log: Logger;
