@@ -64,9 +64,10 @@ $(LAYER)/wrapper-script.sh: wrapper-script.sh
 	@mkdir -p $(dir $@)
 	install -m 0755 $< $@
 
-# Real Lambda runtime interface clients (Node, Go, Python) for tests and the demo.
+# Real Lambda runtime interface clients (Node, Go, Python; Java's with the e2e function) for tests and the demo.
 test-runtimes: node_modules/.deps-installed
 	test/runtimes/install.sh
+	test/e2e/functions/build.sh java
 
 # A real OpenTelemetry Collector, to validate collector-config/ (built from the Go module proxy, cached).
 collector: 

@@ -14,6 +14,7 @@ import { describeError } from '../errors.ts';
 import { classifyRoute, type RuntimeRoute } from './routes.ts';
 import { forwardableHeaders, replaceHeaderValue } from './headers.ts';
 import { streamBody } from './stream-body.ts';
+import { RUNTIME_API_MAX_HEADER_BYTES, RUNTIME_API_MAX_HEADERS_COUNT } from './header-limits.ts';
 import type { EventRewrite, HandedOutEvent, InvocationObserver, RuntimeSignals } from './invocation-observer.ts';
 
 /** An event's announced Content-Length is trusted for one up-front allocation up to this size (Lambda's limit is 6 MB). */
@@ -73,12 +74,17 @@ export class RuntimeApiProxy {
       headersTimeout: 0,
       // A minimal custom runtime may omit Host; Lambda's API does not need it from us either.
       requireHostHeader: false,
+      maxHeaderSize: RUNTIME_API_MAX_HEADER_BYTES,
     }, (req, res) => this.#handle(req, res));
     this.#server.timeout = 0;
+    this.#server.maxHeadersCount = RUNTIME_API_MAX_HEADERS_COUNT;
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       this.#log.debug('runtime sent a request that is not valid HTTP', { code: 'LRAP_BAD_REQUEST', error: err.code ?? err.message });
       if (socket.writable && err.code !== 'ECONNRESET') {
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        // Over the head limit: 431, as Lambda's own (Go) server answers.
+        socket.end(err.code === 'HPE_HEADER_OVERFLOW'
+          ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+          : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       } else {
         socket.destroy();
       }
@@ -251,7 +257,9 @@ export class RuntimeApiProxy {
         headers,
         setHost: false,
         agent: this.#agent,
+        maxHeaderSize: RUNTIME_API_MAX_HEADER_BYTES,
       });
+      upReq.maxHeadersCount = RUNTIME_API_MAX_HEADERS_COUNT;
       upReq.on('response', this.#guard(exchange, (upRes: http.IncomingMessage) => {
         const requestId = upRes.headers['lambda-runtime-aws-request-id'];
         const event = route.kind === 'next' && upRes.statusCode === 200 && typeof requestId === 'string' ? requestId : undefined;

@@ -103,7 +103,8 @@ export function request(hostPort: string, req: RawRequest): Promise<RawResponse>
     const headers = raw(req.headers ?? [], 'host') === undefined ? ['Host', hostPort, ...(req.headers ?? [])] : [...(req.headers ?? [])];
     const body = req.body;
     if (Buffer.isBuffer(body)) headers.push('Content-Length', String(body.length));
-    const out = http.request({ host, port: Number(port), method: req.method ?? 'GET', path: req.path, headers, agent: runtimeAgent }, (res) => {
+    // Heads as large as Lambda's Runtime API sends (1 MiB + 4 KiB), all headers kept.
+    const out = http.request({ host, port: Number(port), method: req.method ?? 'GET', path: req.path, headers, agent: runtimeAgent, maxHeaderSize: 2 << 20 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({
@@ -111,6 +112,7 @@ export function request(hostPort: string, req: RawRequest): Promise<RawResponse>
       }));
       res.on('error', reject);
     });
+    out.maxHeadersCount = 0;
     out.on('error', reject);
     if (body === undefined || Buffer.isBuffer(body)) {
       out.end(body);

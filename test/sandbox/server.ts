@@ -33,11 +33,16 @@ export class SandboxServer {
       {
         // Long polls and long streams: Lambda's API has no request timeout.
         requestTimeout: 0,
+        // Lambda's Runtime API is Go's net/http with its default limit: 1 MiB of
+        // head plus 4096 bytes of slop (RIE internal/lambda/rapi/server.go sets no
+        // MaxHeaderBytes), and no limit on the number of headers.
+        maxHeaderSize: (1 << 20) + 4096,
       },
       (req, res) => void this.#onRequest(req, res),
     );
     // Idle keep-alive connections stay open between invocations, as runtimes expect.
     this.#server.keepAliveTimeout = 0;
+    this.#server.maxHeadersCount = 0;
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       // A reset keep-alive socket (a killed runtime) is routine; anything else is worth a record.
       if (err.code !== 'ECONNRESET') this.#log.record('client-error', { code: err.code ?? null, message: err.message });

@@ -103,3 +103,21 @@ export const oom = async () => {
   const held = [];
   for (;;) held.push(new Array(100_000).fill(held.length));
 };
+
+/**
+ * Throws an OrderError whose message is event.messageBytes (default 40,000)
+ * bytes long, from event.depth (default 200) nested calls: the client puts
+ * message and stack in `Lambda-Runtime-Function-XRay-Error-Cause`, a header
+ * far above Node's default 16 KiB limit.
+ */
+export const failLong = async (event) => {
+  const bytes = Number(event?.messageBytes ?? 40_000);
+  const depth = Number(event?.depth ?? 200);
+  Error.stackTraceLimit = Infinity;
+  const message = "validation failed for input: " + "0123456789abcdef".repeat(Math.ceil(bytes / 16));
+  const nest = (n) => {
+    if (n === 0) throw new OrderError(message.slice(0, bytes));
+    return nest(n - 1) + 1; // not a tail call: every frame stays on the stack
+  };
+  return nest(depth);
+};

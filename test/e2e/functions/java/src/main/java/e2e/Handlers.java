@@ -37,6 +37,14 @@ public class Handlers {
       }
       case "handled":
         throw new OrderException("order 42 could not be placed");
+      case "long-error": {
+        // A message of `messageBytes` characters thrown from `depth` nested calls: the client
+        // sends message and stack in Lambda-Runtime-Function-XRay-Error-Cause (it caps that at 1 MiB).
+        int bytes = ((Number) event.getOrDefault("messageBytes", 40000)).intValue();
+        int depth = ((Number) event.getOrDefault("depth", 200)).intValue();
+        String message = "validation failed for input: " + "0123456789abcdef".repeat(bytes / 16 + 1);
+        return nest(depth, message.substring(0, bytes));
+      }
       case "unhandled": {
         // A bug: nothing catches it.
         int[] items = new int[0];
@@ -59,6 +67,11 @@ public class Handlers {
       default:
         throw new IllegalArgumentException("unknown scenario " + scenario);
     }
+  }
+
+  private static int nest(int n, String message) throws OrderException {
+    if (n == 0) throw new OrderException(message);
+    return nest(n - 1, message) + 1; // not a tail call: every frame stays on the stack
   }
 
   private static Object apigw(Map<String, Object> event, Context context) {
