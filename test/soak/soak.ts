@@ -1,0 +1,282 @@
+// make soak: an hour (SOAK_MINUTES) of mixed invocations against the built
+// extension in the local Lambda sandbox, tracing on, exporting to a loopback
+// sink. Two environments run side by side: an on-demand one (events and
+// responses from 0 B to 6 MB, function errors with big cause headers, streamed
+// responses with and without error trailers, responses over Lambda's limit)
+// and a Managed Instances one (4 concurrent runtime workers). Every minute the
+// load pauses, in-flight invocations finish, and the resident memory and open
+// file descriptors of both extension processes are read from /proc. After the
+// warm-up both must stay within 5 % (SOAK_TOLERANCE_PERCENT).
+//
+// Not part of make test (it is an hour). Figures, not a unit test: it prints
+// the table and exits 1 if memory or descriptors grew, or an invocation failed.
+//
+//   SOAK_MINUTES=60  SOAK_WARMUP_MINUTES=10  SOAK_SEED=<n>  SOAK_TOLERANCE_PERCENT=5
+
+import http from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { FIXTURES, RUNTIME, next, raw, request, respond, startWithProxy, type ProxiedSandbox, type RawResponse } from '../integration/harness.ts';
+import { SeededRandom } from '../support/seeded-random.ts';
+
+const MINUTES = positiveNumber('SOAK_MINUTES', 60);
+const WARMUP = positiveNumber('SOAK_WARMUP_MINUTES', Math.max(1, Math.round(MINUTES / 6)));
+const TOLERANCE = positiveNumber('SOAK_TOLERANCE_PERCENT', 5);
+// Pauses between invocations of one worker: the machine is shared, and a soak
+// looks for growth over time, not for throughput.
+// Each Managed Instances worker waits LMI_WORKERS times as long, so that both
+// environments see about the same rate, with overlapping invocations in the second.
+const PACE_MS = positiveNumber('SOAK_PACE_MS', 100);
+const LMI_WORKERS = 4;
+const LAMBDA_LIMIT = 6_291_556;
+const MiB = 1024 * 1024;
+
+function positiveNumber(name: string, fallback: number): number {
+  const given = process.env[name];
+  if (given === undefined || given === '') return fallback;
+  const n = Number(given);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${given}: expected a positive number`);
+  return n;
+}
+
+type Plan =
+  | { readonly kind: 'response'; readonly bytes: number }
+  | { readonly kind: 'error'; readonly causeBytes: number }
+  | { readonly kind: 'stream'; readonly bytes: number; readonly chunks: number; readonly failAfter: boolean }
+  | { readonly kind: 'too-large' };
+
+/** What one environment did, for the table. */
+interface Tally {
+  invocations: number;
+  bytesIn: number;
+  bytesOut: number;
+  failures: string[];
+}
+
+const rng = SeededRandom.fromEnv('SOAK_SEED');
+const filler = Buffer.alloc(LAMBDA_LIMIT + 1, 'x');
+const apigw = readFileSync(path.join(FIXTURES, 'apigw-http.json'));
+const sqs = readFileSync(path.join(FIXTURES, 'sqs.json'));
+
+function drawSize(r: SeededRandom): number {
+  return r.weighted<number>([[0, 4], [r.between(1, 512), 30], [r.between(1024, 64 * 1024), 40], [r.between(64 * 1024, MiB), 20], [r.between(MiB, 6 * MiB), 4], [LAMBDA_LIMIT, 2]]);
+}
+
+/** An event of about `size` bytes: JSON with a pad, or a trigger fixture (traceparent injection, links) padded. */
+function drawEvent(r: SeededRandom): Buffer {
+  const size = drawSize(r);
+  if (size === 0) return Buffer.alloc(0);
+  const kind = r.weighted<'plain' | 'apigw' | 'sqs'>([['plain', 5], ['apigw', 3], ['sqs', 2]]);
+  if (kind === 'plain') {
+    const head = Buffer.from('{"pad":"');
+    const tail = Buffer.from('"}');
+    const pad = Math.max(0, size - head.length - tail.length);
+    return Buffer.concat([head, filler.subarray(0, pad), tail]);
+  }
+  // A fixture with one more member holding the padding, so the trigger's shape is kept.
+  const fixture = kind === 'apigw' ? apigw : sqs;
+  const close = fixture.lastIndexOf('}');
+  const pad = Math.max(0, size - fixture.length - 12);
+  return Buffer.concat([fixture.subarray(0, close), Buffer.from(',"pad":"'), filler.subarray(0, pad), Buffer.from('"}')]);
+}
+
+function drawPlan(r: SeededRandom, lmi: boolean): Plan {
+  const kind = r.weighted<Plan['kind']>(lmi
+    ? [['response', 80], ['error', 20]]
+    : [['response', 60], ['error', 20], ['stream', 18], ['too-large', 2]]);
+  switch (kind) {
+    case 'response': return { kind, bytes: Math.min(drawSize(r), LAMBDA_LIMIT) };
+    case 'error': return { kind, causeBytes: r.weighted<number>([[r.between(100, 4096), 6], [r.between(16 * 1024, 200 * 1024), 3], [r.between(200 * 1024, 1000 * 1024), 1]]) };
+    case 'stream': return { kind, bytes: drawSize(r), chunks: r.between(1, 32), failAfter: r.chance(0.3) };
+    case 'too-large': return { kind };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The runtime side: workers that take events from the proxy and post what the
+// plan in the event's `X-Soak-Plan` header (added by the sandbox) says.
+
+async function runtimeWorker(env: ProxiedSandbox, tally: Tally): Promise<void> {
+  for (;;) {
+    let event: RawResponse;
+    try {
+      event = await next(env.proxy);
+    } catch {
+      return; // the environment shut down
+    }
+    const id = raw(event.rawHeaders, 'lambda-runtime-aws-request-id');
+    const planText = raw(event.rawHeaders, 'x-soak-plan');
+    if (id === undefined || planText === undefined) {
+      tally.failures.push(`/next without request id or plan (status ${event.status})`);
+      continue;
+    }
+    const plan = JSON.parse(planText) as Plan;
+    const answer = await post(env, id, plan).catch((err: Error) => ({ status: 0, error: err.message }));
+    const expected = plan.kind === 'too-large' ? 413 : 202;
+    if (answer.status !== expected) tally.failures.push(`${plan.kind}: runtime got ${answer.status} for ${id}, not ${expected}`);
+  }
+}
+
+function post(env: ProxiedSandbox, id: string, plan: Plan): Promise<{ status: number }> {
+  const base = `${RUNTIME}/invocation/${id}`;
+  switch (plan.kind) {
+    case 'response':
+      return respond(env.proxy, id, filler.subarray(0, plan.bytes));
+    case 'too-large':
+      return respond(env.proxy, id, filler.subarray(0, LAMBDA_LIMIT + 1));
+    case 'error': {
+      const message = 'm'.repeat(plan.causeBytes);
+      const cause = JSON.stringify({ working_directory: '/var/task', exceptions: [{ type: 'SoakError', message, stack: [] }], paths: [] });
+      const body = Buffer.from(JSON.stringify({ errorType: 'SoakError', errorMessage: message.slice(0, 200), trace: [] }));
+      return request(env.proxy, { method: 'POST', path: `${base}/error`, headers: ['Content-Type', 'application/json', 'Lambda-Runtime-Function-XRay-Error-Cause', cause], body });
+    }
+    case 'stream': {
+      const step = Math.max(1, Math.ceil(plan.bytes / plan.chunks));
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < plan.bytes; at += step) chunks.push(filler.subarray(at, Math.min(plan.bytes, at + step)));
+      if (chunks.length === 0) chunks.push(Buffer.alloc(0));
+      return request(env.proxy, {
+        method: 'POST', path: `${base}/response`,
+        headers: ['Lambda-Runtime-Function-Response-Mode', 'streaming', 'Content-Type', 'application/octet-stream', 'Trailer', 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body'],
+        body: chunks,
+        ...(plan.failAfter ? { trailers: [['Lambda-Runtime-Function-Error-Type', 'Runtime.StreamError'], ['Lambda-Runtime-Function-Error-Body', Buffer.from('{"errorMessage":"broke"}').toString('base64')]] as const } : {}),
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The caller side: invocations until `until`, one at a time per worker.
+
+async function caller(env: ProxiedSandbox, r: SeededRandom, lmi: boolean, until: number, tally: Tally): Promise<void> {
+  while (Date.now() < until) {
+    const event = drawEvent(r);
+    const plan = drawPlan(r, lmi);
+    try {
+      const result = await env.sandbox.invoke(event, { extraHeaders: [['X-Soak-Plan', JSON.stringify(plan)]] });
+      tally.invocations++;
+      tally.bytesIn += event.length;
+      tally.bytesOut += result.body.length;
+      const want = plan.kind === 'response' ? 'response' : plan.kind === 'stream' && !plan.failAfter ? 'response' : 'error';
+      if (result.outcome !== want) tally.failures.push(`${plan.kind}: outcome ${result.outcome}, not ${want}`);
+    } catch (err) {
+      tally.failures.push(`invoke failed: ${(err as Error).message}`);
+    }
+    forgetBodies(env);
+    await delay(lmi ? PACE_MS * LMI_WORKERS : PACE_MS);
+  }
+}
+
+/** The sandbox records every byte; an hour of 6 MB bodies would fill the driver's memory, not the extension's. */
+function forgetBodies(env: ProxiedSandbox): void {
+  const empty = Buffer.alloc(0);
+  for (const entry of env.sandbox.requests) {
+    if (entry.complete && entry.body.length > 0) {
+      entry.body = empty;
+      entry.chunks.length = 0;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Measurements from /proc.
+
+interface Sample { readonly minute: number; readonly rssKiB: number; readonly fds: number }
+
+/** The extension process of the environment whose proxy listens on `port`. */
+function extensionPid(port: number): number {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'latin1');
+      if (!cmdline.includes('extension.cjs')) continue;
+      const environ = readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
+      if (environ.includes(`LRAP_LISTENER_PORT=${port}`)) return Number(name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`no extension process listening on port ${port}`);
+}
+
+async function sample(pid: number, minute: number): Promise<Sample> {
+  const status = await readFile(`/proc/${pid}/status`, 'latin1');
+  const rssKiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+  return { minute, rssKiB, fds: readdirSync(`/proc/${pid}/fd`).length };
+}
+
+function verdict(name: string, samples: readonly Sample[]): { ok: boolean; line: string } {
+  const after = samples.filter((s) => s.minute >= WARMUP);
+  if (after.length < 2) return { ok: true, line: `${name}: fewer than 2 samples after the ${WARMUP}-minute warm-up; nothing to compare` };
+  const rss = after.map((s) => s.rssKiB);
+  const fds = after.map((s) => s.fds);
+  const spread = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / Math.min(...xs) * 100;
+  const drift = (xs: number[]) => (xs[xs.length - 1]! - xs[0]!) / xs[0]! * 100;
+  const ok = spread(rss) <= TOLERANCE && spread(fds) <= TOLERANCE;
+  return {
+    ok,
+    line: `${name}: after warm-up (minutes ${WARMUP}-${after[after.length - 1]!.minute}) RSS ${mb(Math.min(...rss))}-${mb(Math.max(...rss))} MB, ` +
+      `spread ${spread(rss).toFixed(1)} %, first to last ${drift(rss) >= 0 ? '+' : ''}${drift(rss).toFixed(1)} %; ` +
+      `fds ${Math.min(...fds)}-${Math.max(...fds)}, spread ${spread(fds).toFixed(1)} % → ${ok ? 'flat' : `NOT flat within ${TOLERANCE} %`}`,
+  };
+}
+
+const mb = (kib: number) => (kib / 1024).toFixed(1);
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const sink = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => { sinkRequests++; res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end(); });
+  });
+  let sinkRequests = 0;
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
+  const tracing = { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint };
+
+  console.log(`soak: ${MINUTES} min, warm-up ${WARMUP} min, seed ${rng.seed} (SOAK_SEED=${rng.seed} to repeat), pace ${PACE_MS} ms, tolerance ${TOLERANCE} %`);
+  const onDemand = await startWithProxy({ timeoutMs: 60_000, env: tracing });
+  const lmi = await startWithProxy({ timeoutMs: 60_000, concurrency: LMI_WORKERS, env: tracing });
+  const envs = [{ name: 'on-demand', env: onDemand, lmi: false }, { name: `managed instances (${LMI_WORKERS})`, env: lmi, lmi: true }].map((e) => ({
+    ...e, pid: extensionPid(e.env.port), samples: [] as Sample[], tally: { invocations: 0, bytesIn: 0, bytesOut: 0, failures: [] } as Tally, rng: rng.fork(),
+  }));
+  const workers = [runtimeWorker(onDemand, envs[0]!.tally), ...Array.from({ length: LMI_WORKERS }, () => runtimeWorker(lmi, envs[1]!.tally))];
+
+  const header = `| minute | ${envs.map((e) => `${e.name}: invocations | RSS MB | fds`).join(' | ')} | exports |`;
+  console.log(header);
+  console.log(header.replace(/[^|]+/g, '---'));
+  const started = Date.now();
+  for (let minute = 0; minute <= MINUTES; minute++) {
+    if (minute > 0) {
+      const until = started + minute * 60_000;
+      await Promise.all(envs.flatMap((e) => e.lmi
+        ? Array.from({ length: LMI_WORKERS }, () => caller(e.env, e.rng.fork(), true, until, e.tally))
+        : [caller(e.env, e.rng, false, until, e.tally)]));
+    }
+    for (const e of envs) e.samples.push(await sample(e.pid, minute));
+    console.log(`| ${minute} | ${envs.map((e) => { const s = e.samples[e.samples.length - 1]!; return `${e.tally.invocations} | ${mb(s.rssKiB)} | ${s.fds}`; }).join(' | ')} | ${sinkRequests} |`);
+  }
+
+  for (const e of envs) await e.env.sandbox.shutdown();
+  await Promise.all(workers);
+  sink.close();
+
+  let ok = true;
+  console.log('');
+  for (const e of envs) {
+    const v = verdict(e.name, e.samples);
+    ok &&= v.ok;
+    console.log(v.line);
+    const t = e.tally;
+    console.log(`${e.name}: ${t.invocations} invocations, ${(t.bytesIn / MiB).toFixed(0)} MiB of events, ${(t.bytesOut / MiB).toFixed(0)} MiB posted back, ${t.failures.length} failures`);
+    for (const f of t.failures.slice(0, 10)) console.log(`  failure: ${f}`);
+    ok &&= t.failures.length === 0;
+  }
+  console.log(`soak: ${ok ? 'passed' : 'FAILED'} (seed ${rng.seed})`);
+  return ok ? 0 : 1;
+}
+
+process.exitCode = await main();
