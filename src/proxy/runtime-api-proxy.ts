@@ -277,6 +277,11 @@ export class RuntimeApiProxy {
         }
       }));
       upReq.on('error', this.#guard(exchange, (err: NodeJS.ErrnoException) => {
+        if (res.destroyed && !res.headersSent) {
+          // The runtime dropped its request first (below): nobody to answer, nothing went wrong upstream.
+          exchange.abort?.('the runtime closed its connection before Lambda answered');
+          return;
+        }
         // A pooled connection that died while we were frozen or snapshotted: a
         // request without a body can safely go again on a fresh connection, as
         // long as nothing of its answer came back.
@@ -297,6 +302,12 @@ export class RuntimeApiProxy {
         req.resume();
       }));
       if (!hasBody) {
+        // The runtime gave up before Lambda answered (a /next poll it timed out
+        // and will ask again): drop the upstream request too, or Lambda hands
+        // the next event to a poll nobody reads and the invocation times out.
+        const onRuntimeGone = () => upReq.destroy();
+        res.once('close', onRuntimeGone);
+        upReq.once('response', () => res.off('close', onRuntimeGone));
         upReq.end();
         return;
       }
