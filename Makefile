@@ -22,7 +22,7 @@ SOURCES := $(shell find src -path src/cdk -prune -o -name '*.ts' -print) package
 export npm_config_nodedir := $(CURDIR)/node_modules/node-linux-$(ARCH)
 export PATH := $(dir $(NODE)):$(PATH)
 
-.PHONY: build deps typecheck test test-runtimes collector unit integration demo bench bench-flush soak e2e layer clean
+.PHONY: build deps typecheck test test-runtimes collector unit integration fuzz demo bench bench-flush soak e2e layer clean
 
 deps: node_modules/.deps-installed
 node_modules/.deps-installed: package.json package-lock.json
@@ -84,13 +84,17 @@ integration: build test-runtimes
 
 # Every test; the end-to-end ones (AWS's emulator, four runtime clients, a Collector, Jaeger) run last.
 TESTS := 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' 'test/support/**/*.test.ts' \
-  'test/runtimes/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/layer/**/*.test.ts' \
+  'test/runtimes/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/fuzz/**/*.test.ts' 'test/layer/**/*.test.ts' \
   test/e2e/collector-configs.test.ts
 
 test: typecheck build test-runtimes collector
 	$(NODE) --test --test-reporter=spec --test-concurrency=2 $(TESTS)
 	$(MAKE) cdk-test
 	$(MAKE) e2e
+
+# The seeded fuzz and fault-injection harness alone (also part of make test); FUZZ_SEED=n repeats a run.
+fuzz: build
+	$(NODE) --test --test-reporter=spec --test-concurrency=2 'test/fuzz/**/*.test.ts'
 
 demo: build test-runtimes
 	$(NODE) test/demo/demo.ts

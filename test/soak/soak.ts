@@ -20,6 +20,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { FIXTURES, RUNTIME, next, raw, request, respond, startWithProxy, type ProxiedSandbox, type RawResponse } from '../integration/harness.ts';
 import { SeededRandom } from '../support/seeded-random.ts';
+import { extensionPid } from '../support/extension-process.ts';
 
 const MINUTES = positiveNumber('SOAK_MINUTES', 60);
 const WARMUP = positiveNumber('SOAK_WARMUP_MINUTES', Math.max(1, Math.round(MINUTES / 6)));
@@ -184,22 +185,6 @@ function forgetBodies(env: ProxiedSandbox): void {
 // Measurements from /proc.
 
 interface Sample { readonly minute: number; readonly rssKiB: number; readonly fds: number }
-
-/** The extension process of the environment whose proxy listens on `port`. */
-function extensionPid(port: number): number {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'latin1');
-      if (!cmdline.includes('extension.cjs')) continue;
-      const environ = readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
-      if (environ.includes(`LRAP_LISTENER_PORT=${port}`)) return Number(name);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  throw new Error(`no extension process listening on port ${port}`);
-}
 
 async function sample(pid: number, minute: number): Promise<Sample> {
   const status = await readFile(`/proc/${pid}/status`, 'latin1');

@@ -1,0 +1,95 @@
+// A loopback relay between the proxy and Lambda's Runtime API that resets the
+// connection of one chosen call at one chosen phase: as the request starts
+// (nothing forwarded), halfway through the request, once the whole request went
+// on but before any answer came back, or halfway through the answer.
+
+import net from 'node:net';
+
+export type RuntimeCall = 'next' | 'response' | 'error' | 'other';
+export type ResetPhase = 'request-start' | 'mid-request' | 'before-answer' | 'mid-answer';
+export const RESET_PHASES: readonly ResetPhase[] = ['request-start', 'mid-request', 'before-answer', 'mid-answer'];
+
+function callOf(requestLine: string): RuntimeCall {
+  if (/^GET \S*\/runtime\/invocation\/next /.test(requestLine)) return 'next';
+  if (/^POST \S*\/runtime\/invocation\/[^/]+\/response /.test(requestLine)) return 'response';
+  if (/^POST \S*\/runtime\/invocation\/[^/]+\/error /.test(requestLine)) return 'error';
+  return 'other';
+}
+
+export class FaultRelay {
+  readonly #target: { host: string; port: number };
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  #armed: { call: RuntimeCall; phase: ResetPhase; fired: () => void } | undefined;
+  port = 0;
+
+  constructor(target: string) {
+    const [host, port] = target.split(':');
+    this.#target = { host: host!, port: Number(port) };
+    this.#server = net.createServer((inbound) => this.#relay(inbound));
+  }
+
+  async start(port = 0): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(port, '127.0.0.1', resolve));
+    this.port = (this.#server.address() as net.AddressInfo).port;
+  }
+
+  /** Resets the next `call` at `phase`; resolves once the connection was reset. */
+  arm(call: RuntimeCall, phase: ResetPhase): Promise<void> {
+    return new Promise((fired) => { this.#armed = { call, phase, fired }; });
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #relay(inbound: net.Socket): void {
+    const outbound = net.connect(this.#target);
+    for (const s of [inbound, outbound]) {
+      this.#sockets.add(s);
+      s.on('close', () => this.#sockets.delete(s));
+      s.on('error', () => { inbound.destroy(); outbound.destroy(); });
+    }
+    // Requests on a kept-alive connection follow each other: the first client
+    // bytes after an answer started begin the next request.
+    let atRequestStart = true;
+    let fault: ResetPhase | undefined;
+    let fired: (() => void) | undefined;
+    let answerSeen = false;
+    const reset = () => { inbound.resetAndDestroy(); outbound.resetAndDestroy(); fired?.(); fired = undefined; };
+    inbound.on('data', (chunk: Buffer) => {
+      if (atRequestStart) {
+        atRequestStart = false;
+        answerSeen = false;
+        fault = undefined;
+        const armed = this.#armed;
+        if (armed && callOf(chunk.toString('latin1', 0, Math.min(chunk.length, 512))) === armed.call) {
+          this.#armed = undefined;
+          fault = armed.phase;
+          fired = armed.fired;
+          if (fault === 'request-start') return reset();
+          if (fault === 'mid-request') {
+            outbound.write(chunk.subarray(0, Math.max(1, chunk.length >> 1)), () => reset());
+            return;
+          }
+        }
+      }
+      outbound.write(chunk);
+    });
+    outbound.on('data', (chunk: Buffer) => {
+      if (!answerSeen) {
+        answerSeen = true;
+        if (fault === 'before-answer') return reset();
+        if (fault === 'mid-answer') {
+          inbound.write(chunk.subarray(0, Math.max(1, chunk.length >> 1)), () => reset());
+          return;
+        }
+      }
+      atRequestStart = true;
+      inbound.write(chunk);
+    });
+    inbound.on('end', () => outbound.end());
+    outbound.on('end', () => inbound.end());
+  }
+}
