@@ -84,7 +84,7 @@ integration: build test-runtimes
 
 # Every test; the end-to-end ones (AWS's emulator, four runtime clients, a Collector, Jaeger) run last.
 TESTS := 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' 'test/support/**/*.test.ts' \
-  'test/runtimes/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/fuzz/**/*.test.ts' 'test/layer/**/*.test.ts' \
+  'test/runtimes/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/fuzz/**/*.test.ts' 'test/security/**/*.test.ts' 'test/layer/**/*.test.ts' \
   test/e2e/collector-configs.test.ts
 
 test: typecheck build test-runtimes collector
