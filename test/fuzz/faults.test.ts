@@ -15,10 +15,11 @@ import { once } from 'node:events';
 import { RUNTIME, freePort, next, raw, request, respond, startWithProxy, type ProxiedSandbox, type RawResponse } from '../integration/harness.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 import { extensionPid } from '../support/extension-process.ts';
-import { FaultRelay, RESET_PHASES, type RuntimeCall } from './fault-relay.ts';
+import { FaultRelay, RESET_PHASES, type ResetPhase, type RuntimeCall } from './fault-relay.ts';
 import { FuzzFigures } from './figures.ts';
 
 const figures = new FuzzFigures('faults', 0x46415554);
+const LOSES_THE_EVENT: readonly ResetPhase[] = ['before-answer', 'mid-answer'];
 const r = figures.random;
 after(() => figures.report());
 
@@ -52,6 +53,8 @@ describe('the Runtime API connection reset at each phase of each call', () => {
   const pendingPolls: Promise<RawResponse | Error>[] = [];
   for (const call of calls) {
     for (const phase of RESET_PHASES) {
+      // An event cut on its way to the runtime is lost for good: those cases run below, on their own.
+      if (call === 'next' && LOSES_THE_EVENT.includes(phase)) continue;
       test(`${call}, reset ${phase}: an honest answer or a cut, bytes exact, and the proxy goes on`, async () => {
         for (let round = 0; round < 3; round++) {
           figures.cases++;
@@ -137,6 +140,43 @@ describe('the Runtime API connection reset at each phase of each call', () => {
     if (got.status === 202 || got.status === 200) return;
     const answer = (() => { try { return JSON.parse(got.body.toString()) as { errorType?: string }; } catch { return {}; } })();
     if (got.status !== 502 || answer.errorType !== 'Extension.UpstreamUnreachable') figures.fail(`${what}: answered ${got.status} ${got.body.toString().slice(0, 100)}`);
+  }
+});
+
+describe('an event cut on its way to the runtime', () => {
+  for (const phase of LOSES_THE_EVENT) {
+    test(`next, reset ${phase}: the poll gets an honest answer or goes on, the lost invocation times out as for any runtime, and the next Init serves`, async () => {
+      const relayPort = await freePort();
+      const env = await startWithProxy({ tracing: true, timeoutMs: 30_000, env: { LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${relayPort}` } });
+      const relay = new FaultRelay(env.sandbox.address);
+      await relay.start(relayPort);
+      try {
+        figures.cases++;
+        figures.faults++;
+        const fired = relay.arm('next', phase);
+        // Lambda hands the event out and the connection breaks: no runtime would ever see it.
+        const lost = env.sandbox.invoke('{"lost":true}', { timeoutMs: 1500 });
+        const poll = next(env.proxy).catch((err: Error) => err);
+        await fired;
+        const outcome = await lost;
+        if (outcome.outcome !== 'timeout') figures.fail(`next ${phase}: the lost invocation ended as ${outcome.outcome}`);
+        const settled = await Promise.race([poll, env.sandbox.waitForEvent('reset', { timeoutMs: 10_000 }).then(() => undefined)]);
+        if (settled !== undefined && !(settled instanceof Error) && settled.status !== 502) figures.fail(`next ${phase}: the poll got ${settled.status}`);
+        // Lambda restarts the environment after a timeout; the next invocation runs a new Init.
+        figures.cases++;
+        const fromIndex = env.sandbox.events.length;
+        const again = env.sandbox.invoke('{"after":"lost"}');
+        await env.sandbox.waitForEvent('init-done', { fromIndex, timeoutMs: 10_000 });
+        const event = await next(env.proxy);
+        const body = r.bytes(r.between(0, 100_000));
+        await respond(env.proxy, raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!, body);
+        figures.same((await again).body, body, `next ${phase}: the invocation after the restart`);
+      } finally {
+        await env.close().catch(() => undefined);
+        await relay.stop();
+      }
+      assert.deepEqual(figures.failures, []);
+    });
   }
 });
 
