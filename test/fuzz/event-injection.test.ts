@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FIXTURES, next, raw, respond, startWithProxy, type ProxiedSandbox } from '../integration/harness.ts';
-import { OtlpReceiver } from '../support/otlp-receiver.ts';
 import type { SeededRandom } from '../support/seeded-random.ts';
 import { FuzzFigures } from './figures.ts';
 import { explainInjection } from './injection-check.ts';
@@ -21,18 +20,13 @@ const r = figures.random;
 const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.json') || f.endsWith('.txt'))
   .map((f) => ({ name: f, bytes: readFileSync(path.join(FIXTURES, f)) }));
 let env: ProxiedSandbox;
-let receiver: OtlpReceiver;
 let injected = 0;
 
-before(async () => {
-  receiver = await OtlpReceiver.start();
-  env = await startWithProxy({ timeoutMs: 30_000, env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
-});
+before(async () => { env = await startWithProxy({ tracing: true, timeoutMs: 30_000 }); });
 after(async () => {
   figures.report();
   console.log(`fuzz event-injection: ${injected} events came out with our members spliced in, the rest unchanged`);
-  await env?.sandbox.shutdown();
-  await receiver?.close();
+  await env?.close();
 });
 
 /** Inserts `text` right after the root object's `{`, as a first member. */

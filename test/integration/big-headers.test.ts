@@ -10,9 +10,8 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { LAYER, NODE, ROOT, RUNTIME, WRAPPER, freePort, next, raw, request, startWithProxy } from './harness.ts';
+import { LAYER, NODE, ROOT, RUNTIME, WRAPPER, freePort, next, raw, request, startWithProxy, type ProxiedSandbox } from './harness.ts';
 import { LambdaSandbox, type InvokeResult } from '../sandbox/sandbox.ts';
-import { OtlpReceiver } from '../support/otlp-receiver.ts';
 
 const CAUSE = 'Lambda-Runtime-Function-XRay-Error-Cause';
 
@@ -45,16 +44,9 @@ function causeOf(bytes: number): string {
 }
 
 describe('hand-made big heads through the proxy, tracing on', () => {
-  let receiver: OtlpReceiver;
-  let env: Awaited<ReturnType<typeof startWithProxy>>;
-  before(async () => {
-    receiver = await OtlpReceiver.start();
-    env = await startWithProxy({ env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
-  });
-  after(async () => {
-    await env.sandbox.shutdown();
-    await receiver.close();
-  });
+  let env: ProxiedSandbox;
+  before(async () => { env = await startWithProxy({ tracing: true }); });
+  after(async () => { await env.close(); });
 
   for (const [label, bytes] of [['64 KiB + 1', 64 * 1024 + 1], ['1 MiB', 1024 * 1024]] as const) {
     test(`an error cause header of ${label} bytes reaches Lambda byte for byte`, async () => {
@@ -71,7 +63,7 @@ describe('hand-made big heads through the proxy, tracing on', () => {
       assert.equal(result.outcome, 'error');
       assert.ok(raw(result.requestHeaders, CAUSE) === cause, 'the cause arrived unchanged');
       assert.ok(result.body.equals(body));
-      await receiver.waitForSpan((s) => s.attributes['faas.invocation.id'] === id, { timeoutMs: 5000 });
+      await env.receiver!.waitForSpan((s) => s.attributes['faas.invocation.id'] === id, { timeoutMs: 5000 });
     });
   }
 
