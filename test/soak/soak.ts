@@ -200,15 +200,30 @@ function verdict(name: string, samples: readonly Sample[]): { ok: boolean; line:
   const spread = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / Math.min(...xs) * 100;
   const drift = (xs: number[]) => (xs[xs.length - 1]! - xs[0]!) / xs[0]! * 100;
   const ok = spread(rss) <= TOLERANCE && spread(fds) <= TOLERANCE;
+  // A leak grows steadily; heap plateaus and GC timing do not: the least-squares trend over the second half tells them apart.
+  const half = after.slice(Math.floor(after.length / 2));
+  const trend = slopePerHour(half.map((s) => s.minute), half.map((s) => s.rssKiB / 1024));
   return {
     ok,
     line: `${name}: after warm-up (minutes ${WARMUP}-${after[after.length - 1]!.minute}) RSS ${mb(Math.min(...rss))}-${mb(Math.max(...rss))} MB, ` +
       `spread ${spread(rss).toFixed(1)} %, first to last ${drift(rss) >= 0 ? '+' : ''}${drift(rss).toFixed(1)} %; ` +
-      `fds ${Math.min(...fds)}-${Math.max(...fds)}, spread ${spread(fds).toFixed(1)} % → ${ok ? 'flat' : `NOT flat within ${TOLERANCE} %`}`,
+      `fds ${Math.min(...fds)}-${Math.max(...fds)}, spread ${spread(fds).toFixed(1)} % → ${ok ? 'flat' : `NOT flat within ${TOLERANCE} %`}; ` +
+      `RSS trend over the second half ${trend >= 0 ? '+' : ''}${trend.toFixed(1)} MB/hour`,
   };
 }
 
 const mb = (kib: number) => (kib / 1024).toFixed(1);
+
+function slopePerHour(minutes: readonly number[], values: readonly number[]): number {
+  if (minutes.length < 2) return 0;
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const mx = mean(minutes);
+  const my = mean(values);
+  let num = 0;
+  let den = 0;
+  minutes.forEach((m, i) => { num += (m - mx) * (values[i]! - my); den += (m - mx) ** 2; });
+  return den === 0 ? 0 : (num / den) * 60;
+}
 
 // ---------------------------------------------------------------------------
 
