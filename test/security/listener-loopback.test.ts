@@ -1,6 +1,9 @@
 // Only processes inside the execution environment may drive the Runtime API
-// through the proxy: the extension's listening sockets are on 127.0.0.1 only.
-// Read from the kernel's socket tables (/proc), so no traffic leaves loopback.
+// through the proxy: its listening socket is on 127.0.0.1 only. The one other
+// socket the extension may listen on is the Telemetry API destination it
+// subscribed (Lambda delivers to sandbox.localdomain, not to loopback); any
+// further listener is a finding. Read from the kernel's socket tables (/proc),
+// so no traffic leaves loopback.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +12,7 @@ import { startWithProxy, type ProxiedSandbox } from '../integration/harness.ts';
 import { extensionPid } from '../support/extension-process.ts';
 
 let env: ProxiedSandbox | undefined;
-after(async () => { await env?.sandbox.shutdown(); });
+after(async () => { await env?.close(); });
 
 /** Listening TCP sockets of `pid`: [local address as the kernel writes it, port]. */
 function listeningSockets(pid: number): { table: string; address: string; port: number }[] {
@@ -34,10 +37,22 @@ function listeningSockets(pid: number): { table: string; address: string; port: 
   return found;
 }
 
-test('the proxy listens on 127.0.0.1 only, with tracing on', async () => {
-  env = await startWithProxy({ env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' } });
+/** The port of the Telemetry API destination the extension subscribed, if it did. */
+function telemetryDestinationPort(sandbox: ProxiedSandbox['sandbox']): number | undefined {
+  const subscription = sandbox.requests.find((q) => q.method === 'PUT' && q.url.endsWith('/telemetry'));
+  if (subscription === undefined) return undefined;
+  const uri = (JSON.parse(subscription.body.toString()) as { destination?: { URI?: string } }).destination?.URI;
+  return uri === undefined ? undefined : Number(new URL(uri).port);
+}
+
+test('the proxy listens on 127.0.0.1 only, and nothing else listens but the Telemetry API destination', async () => {
+  env = await startWithProxy({ tracing: true });
   const sockets = listeningSockets(extensionPid(env.port));
-  assert.ok(sockets.some((s) => s.port === env!.port), `the proxy's port ${env.port} is among ${JSON.stringify(sockets)}`);
-  // 0100007F is 127.0.0.1 in the kernel's byte order; no IPv6 or wildcard listener at all.
-  assert.deepEqual(sockets.filter((s) => s.table !== 'tcp' || s.address !== '0100007F'), []);
+  const proxy = sockets.filter((s) => s.port === env!.port);
+  // 0100007F is 127.0.0.1 in the kernel's byte order.
+  assert.deepEqual(proxy, [{ table: 'tcp', address: '0100007F', port: env.port }], `the proxy's listener among ${JSON.stringify(sockets)}`);
+  const telemetry = telemetryDestinationPort(env.sandbox);
+  const others = sockets.filter((s) => s.port !== env!.port && s.port !== telemetry);
+  assert.deepEqual(others, [], 'no listener beyond the proxy and the Telemetry API destination');
+  console.log(`listeners: the proxy on 127.0.0.1:${env.port}; ${sockets.filter((s) => s.port === telemetry).map((s) => `the Telemetry API destination on ${s.address === '00000000' ? '0.0.0.0' : s.address}:${s.port}`).join(', ') || 'no Telemetry API listener'}`);
 });
