@@ -1,26 +1,44 @@
-// Exporting metrics: the OTLP metric exporter of the traces' protocol, to the
-// same endpoint with the same OTEL_EXPORTER_OTLP_* settings (the exporter reads
-// them, _METRICS_ variants included). Like spans, metrics leave when the
-// lifecycle says so: a frozen environment fires no timer. The reader's own timer
-// serves only periodic flushing, where the environment stays thawed.
+// Exporting metrics: OTLP to the same endpoint as spans (/v1/metrics), with the
+// same OTEL_EXPORTER_OTLP_* settings (_METRICS_ variants included, read by
+// convertLegacyHttpOptions as the stock exporter does), and the same transport:
+// one request per export (otlp-http-transport.ts). The stock exporter retries
+// inside an export for up to ~10 s, so at SHUTDOWN a refused connection held the
+// metrics flush to its whole budget (measured: 1.86 s of the 2 s deadline).
+// Like spans, metrics leave when the lifecycle says so: a frozen environment
+// fires no timer. The reader's own timer serves only periodic flushing, where
+// the environment stays thawed.
 
 import { performance } from 'node:perf_hooks';
 import type { ExportResult } from '@opentelemetry/core';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';
+import { createOtlpNetworkExportDelegate, ExporterMetrics } from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions } from '@opentelemetry/otlp-exporter-base/node-http';
+import { JsonMetricsSerializer, MetricsExporterMetricsHelper, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { Meter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
 import type { FlushMode, TracingSettings } from '../settings/tracing-settings.ts';
+import { OtlpHttpTransport } from './otlp-http-transport.ts';
 
-/** Loads only the exporter of the protocol in use: each pulls its own serializer. */
-export async function createOtlpMetricExporter(protocol: TracingSettings['protocol']): Promise<PushMetricExporter> {
-  if (protocol === 'http/json') {
-    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
-    return new OTLPMetricExporter();
-  }
-  const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
-  return new OTLPMetricExporter();
+/**
+ * The OTLP metric exporter for `protocol`: the stock pipeline (serializer,
+ * export delegate, temporality from OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE)
+ * around our one-attempt transport, as createHttpTraceExporter does for spans.
+ */
+export function createOtlpMetricExporter(protocol: TracingSettings['protocol']): PushMetricExporter {
+  const json = protocol === 'http/json';
+  const config = convertLegacyHttpOptions({}, 'METRICS', 'v1/metrics', { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' });
+  const metrics = new ExporterMetrics<ResourceMetrics>({
+    componentType: 'otlp_http_metric_exporter',
+    metricsHelper: MetricsExporterMetricsHelper,
+    url: config.url,
+    meterProvider: undefined,
+    responseAttributesFromError: () => ({}),
+  });
+  const transport = new OtlpHttpTransport(config);
+  return new OTLPMetricExporterBase(createOtlpNetworkExportDelegate(config, json ? JsonMetricsSerializer : ProtobufMetricsSerializer, metrics, transport));
 }
 
 /** After a failed or timed-out export, invocations stop waiting for metrics this long (as for spans). */

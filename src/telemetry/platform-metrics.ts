@@ -56,7 +56,7 @@ export class PlatformMetrics {
     const { protocol, resource, flush, flushTimeoutMs, version, log } = this.#options;
     try {
       const { MetricExport, createOtlpMetricExporter, ReportMetrics } = await import(METRICS_MODULE) as typeof import('./metrics-bundle.ts');
-      const exporter = new MetricExport({ exporter: await createOtlpMetricExporter(protocol), resource, flush, flushTimeoutMs, log });
+      const exporter = new MetricExport({ exporter: createOtlpMetricExporter(protocol), resource, flush, flushTimeoutMs, log });
       const metrics = new ReportMetrics(exporter.meter('lambda-trace-proxy', version));
       return { exporter, record: (report: InvocationReport) => metrics.record(report) };
     } catch (err) {

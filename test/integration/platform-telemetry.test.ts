@@ -5,7 +5,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { next, raw, request, respond, RUNTIME, startWithProxy, type ProxiedSandbox } from './harness.ts';
+import { freePort, next, raw, request, respond, RUNTIME, startWithProxy, type ProxiedSandbox } from './harness.ts';
 import { OtlpReceiver, type ReceivedMetric } from '../support/otlp-receiver.ts';
 import { parseXrayHeader } from '../../src/context/trace-headers.ts';
 
@@ -179,6 +179,46 @@ describe('platform.report as OTLP metrics', () => {
     assert.equal(metrics.find((m) => m.name === 'faas.invoke_duration')?.unit, 's');
     assert.ok(receiver.requests.filter((r) => r.url === '/v1/metrics').every((r) => r.encoding === (protocol === 'http/json' ? 'json' : 'protobuf')));
     await receiver.close();
+  });
+
+  // Metrics go out as spans do (otlp-http-transport.ts): one request per export,
+  // the failure reported at once, so a failing collector costs a metric export
+  // no more than a span export, and SHUTDOWN ends well inside its deadline.
+  const logLines = (env: ProxiedSandbox, code: string) => env.sandbox.output('lambda-trace-proxy').stderr.split('\n').filter((l) => l.includes(`"${code}"`));
+  const failing = [
+    ['refusing connections', async () => ({ endpoint: `http://127.0.0.1:${await freePort()}`, receiver: undefined })],
+    ['answering 503', async () => { const r = await OtlpReceiver.start(); r.respondWith({ kind: 'status', status: 503 }); return { endpoint: r.endpoint, receiver: r }; }],
+    ['never answering', async () => { const r = await OtlpReceiver.start(); r.respondWith({ kind: 'hang' }); return { endpoint: r.endpoint, receiver: r }; }],
+  ] as const;
+  for (const [fault, arrange] of failing) test(`a collector ${fault} at SHUTDOWN gets one request per metric export, and the extension exits cleanly before its deadline`, async () => {
+    const { endpoint, receiver } = await arrange();
+    const env = await startWithProxy({ env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, LRAP_LOG_LEVEL: 'debug', LRAP_FLUSH: 'shutdown' } });
+    try {
+      // The first invocation's report comes with the second: metrics to export at SHUTDOWN.
+      await proxiedInvocation(env);
+      await proxiedInvocation(env);
+      const report = await env.sandbox.shutdown();
+      assert.equal(report.extensions[0]?.exitCode, 0, 'exited by itself');
+      assert.equal(report.extensions[0]?.killed, false, 'not killed at the deadline');
+      const failures = logLines(env, 'LRAP_METRICS_EXPORT_FAILED').length;
+      const timeouts = logLines(env, 'LRAP_METRICS_FLUSH_TIMEOUT').length;
+      const final = JSON.parse(logLines(env, 'LRAP_SHUTDOWN_FLUSH')[0]!) as Record<string, number>;
+      const requests = receiver?.requests.filter((r) => r.url === '/v1/metrics').length ?? 0;
+      console.log(`${fault}: SHUTDOWN took ${report.extensions[0]?.exitedAfterMs ?? '?'} ms (deadline 2000 ms); metric exports failed ${failures}, timed out ${timeouts}, /v1/metrics requests ${requests}; spans ${JSON.stringify(final)}`);
+      assert.equal(final['exported'], 0, 'no span exported, and the final flush says so');
+      if (fault === 'never answering') {
+        // Held to the flush budget, as the span export is.
+        assert.equal(failures + timeouts >= 1, true, 'the metric export was given up on');
+      } else {
+        // The failure is known at once: nothing waits out the budget, and nothing is retried inside the export.
+        assert.equal(timeouts, 0, 'no metric export ran into the flush budget');
+        assert.ok(failures >= 1, 'the failed metric export is logged');
+        if (receiver) assert.equal(requests, failures, 'one request per metric export, no retries inside it');
+      }
+    } finally {
+      await env.sandbox.shutdown().catch(() => undefined);
+      await receiver?.close();
+    }
   });
 
   test('OTEL_METRICS_EXPORTER=none sends no metrics; spans still go', async () => {
