@@ -1,11 +1,15 @@
 // Our side of the Telemetry API: an HTTP listener Lambda delivers to, and the
-// subscription. Lambda reaches the listener as `sandbox.localdomain`, the
-// execution environment's own name, so it listens on every interface of the
-// environment's (private) network; the port is the one the OS gave us, put in
-// the subscription, so no other extension's port can collide with it. Runs
-// after `register` (it is part of the tracing bundle): never on the cold
-// start's path to registration.
+// subscription. Lambda delivers to `http://sandbox.localdomain:<port>`, the
+// execution environment's own name, so the listener is on the address(es) that
+// name resolves to, as AWS's own Telemetry API samples listen on
+// `sandbox.localdomain` (never on every interface: nothing but Lambda has
+// business there); where the name does not resolve (a local run) it listens on
+// 127.0.0.1. The port is the one the OS gave us, put in the subscription, so no
+// other extension's port can collide with it. Runs after `register` (it is part
+// of the tracing bundle): the name's lookup is never on the cold start's path
+// to registration.
 
+import { lookup } from 'node:dns/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
@@ -25,19 +29,26 @@ export function schemaVersion(managedInstances: boolean): string {
  */
 export const BUFFERING = { maxItems: 1000, maxBytes: 262_144, timeoutMs: 25 } as const;
 
+/** The name Lambda delivers to (the destination URI's host). */
+export const SANDBOX_HOST = 'sandbox.localdomain';
+
+/** Resolves a host name to all its addresses, as dns.lookup with all: true (injectable for tests). */
+export type ResolveAll = (hostname: string) => Promise<readonly { address: string }[]>;
+
 /** A delivery larger than Lambda's largest batch (1 MiB) is not Lambda's: it is cut short. */
 const MAX_DELIVERY_BYTES = 2 * 1024 * 1024;
 
 export class TelemetryListener {
-  readonly #server: http.Server;
+  readonly #servers: http.Server[] = [];
+  readonly #handler: http.RequestListener;
   readonly #log: Logger;
+  readonly #resolve: ResolveAll;
   #failedOnce = false;
 
-  constructor(onEvents: (events: PlatformEvent[]) => void, log: Logger) {
+  constructor(onEvents: (events: PlatformEvent[]) => void, log: Logger, resolve: ResolveAll = (name) => lookup(name, { all: true })) {
     this.#log = log;
-    // Timeouts off, as on the proxy's server: no connection-checking timer, nothing
-    // to trip over while the environment is frozen between deliveries.
-    this.#server = http.createServer({ requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0 }, (req, res) => {
+    this.#resolve = resolve;
+    this.#handler = (req, res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (chunk: Buffer) => {
@@ -58,25 +69,58 @@ export class TelemetryListener {
         }
       });
       req.on('error', () => res.destroy());
-    });
-    this.#server.timeout = 0;
+    };
   }
 
-  /** Listens on every interface, on a port the OS picks; resolves with the port. */
-  listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(0, '0.0.0.0', () => {
-        this.#server.off('error', reject);
-        this.#server.unref();
-        resolve((this.#server.address() as AddressInfo).port);
+  /**
+   * Listens on every address sandbox.localdomain resolves to (127.0.0.1 when it
+   * does not), all on one port the OS picks for the first; resolves with it.
+   */
+  async listen(): Promise<number> {
+    const addresses = await this.#addresses();
+    const port = await this.#listenOn(addresses[0]!, 0);
+    for (const address of addresses.slice(1)) {
+      // One port for all: the subscription names one. Lambda reaches us on the
+      // first address too, so losing another (taken port) is not worth failing for.
+      await this.#listenOn(address, port).catch((err: unknown) => {
+        this.#log.debug('the Telemetry API listener could not listen on one of its addresses', { code: 'LRAP_TELEMETRY_LISTEN_PARTIAL', address, error: describeError(err) });
       });
-    });
+    }
+    return port;
   }
 
   close(): void {
-    this.#server.close();
-    this.#server.closeAllConnections();
+    for (const server of this.#servers) {
+      server.close();
+      server.closeAllConnections();
+    }
+  }
+
+  async #addresses(): Promise<string[]> {
+    try {
+      const found = [...new Set((await this.#resolve(SANDBOX_HOST)).map((a) => a.address))];
+      if (found.length > 0) return found;
+    } catch {
+      // Not resolvable here (a local run, not Lambda): loopback, where a local client can still reach us.
+    }
+    this.#log.debug(`${SANDBOX_HOST} does not resolve here; the Telemetry API listener is on 127.0.0.1`, { code: 'LRAP_TELEMETRY_LOOPBACK' });
+    return ['127.0.0.1'];
+  }
+
+  #listenOn(address: string, port: number): Promise<number> {
+    // Timeouts off, as on the proxy's server: no connection-checking timer, nothing
+    // to trip over while the environment is frozen between deliveries.
+    const server = http.createServer({ requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0 }, this.#handler);
+    server.timeout = 0;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, address, () => {
+        server.off('error', reject);
+        server.unref();
+        this.#servers.push(server);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
   }
 }
 
@@ -98,7 +142,7 @@ export async function subscribeTelemetry(
     schemaVersion: schemaVersion(managedInstances),
     types: ['platform', 'function'],
     buffering: BUFFERING,
-    destination: { protocol: 'HTTP', URI: `http://sandbox.localdomain:${port}/` },
+    destination: { protocol: 'HTTP', URI: `http://${SANDBOX_HOST}:${port}/` },
   }));
   const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = http.request({

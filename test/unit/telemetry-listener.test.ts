@@ -1,0 +1,59 @@
+// The Telemetry API destination listens where Lambda delivers: on the
+// address(es) sandbox.localdomain resolves to, or on 127.0.0.1 where the name
+// does not resolve; never on every interface. Real sockets; the resolver is
+// the one thing injected (this machine has no sandbox.localdomain).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { createLogger } from '../../src/log.ts';
+import { SANDBOX_HOST, TelemetryListener } from '../../src/telemetry/telemetry-api.ts';
+import type { PlatformEvent } from '../../src/telemetry/platform-events.ts';
+
+const DELIVERY = JSON.stringify([{ time: '2026-12-05T10:00:00.000Z', type: 'platform.start', record: { requestId: 'r-1', version: '$LATEST' } }]);
+
+function deliver(address: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: address, port, method: 'POST', path: '/', headers: { 'Content-Type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(DELIVERY);
+  });
+}
+
+function listenerWith(resolve: (name: string) => Promise<readonly { address: string }[]>) {
+  const received: PlatformEvent[][] = [];
+  const asked: string[] = [];
+  const logs: string[] = [];
+  const listener = new TelemetryListener((events) => received.push(events), createLogger('debug', (l) => logs.push(l)), (name) => {
+    asked.push(name);
+    return resolve(name);
+  });
+  return { listener, received, asked, logs };
+}
+
+test('listens on every address sandbox.localdomain resolves to, on one port, and takes deliveries on each', async (t) => {
+  // Two loopback addresses stand for the environment's (Linux routes all of 127/8 to lo); one given twice.
+  const { listener, received, asked } = listenerWith(async () => [{ address: '127.0.0.2' }, { address: '127.0.0.3' }, { address: '127.0.0.2' }]);
+  t.after(() => listener.close());
+  const port = await listener.listen();
+  assert.deepEqual(asked, [SANDBOX_HOST]);
+  assert.equal(await deliver('127.0.0.2', port), 200);
+  assert.equal(await deliver('127.0.0.3', port), 200);
+  assert.equal(received.length, 2);
+  await assert.rejects(deliver('127.0.0.1', port), { code: 'ECONNREFUSED' }, 'not on an address the name does not resolve to');
+});
+
+test('listens on 127.0.0.1 only when sandbox.localdomain does not resolve', async (t) => {
+  const { listener, received, logs } = listenerWith(async () => {
+    throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${SANDBOX_HOST}`), { code: 'ENOTFOUND' });
+  });
+  t.after(() => listener.close());
+  const port = await listener.listen();
+  assert.equal(await deliver('127.0.0.1', port), 200);
+  assert.equal(received.length, 1);
+  await assert.rejects(deliver('127.0.0.2', port), { code: 'ECONNREFUSED' }, 'not on every interface');
+  assert.ok(logs.some((l) => l.includes('"LRAP_TELEMETRY_LOOPBACK"')));
+});
