@@ -11,6 +11,18 @@
 # The function's Node settings belong to the function's runtime, not to us.
 unset NODE_OPTIONS NODE_PATH NODE_EXTRA_CA_CERTS_DISABLED NODE_COMPILE_CACHE NODE_COMPILE_CACHE_PORTABLE NODE_V8_COVERAGE
 
+# V8 settings for an extension's life (its memory is taken from the function's;
+# test/bench/footprint.ts measured each, BENCHMARKS.md "Memory"):
+#   --max-semi-space-size=1  a 1 MiB young generation: short-lived garbage is
+#                            collected sooner instead of growing the heap;
+#   --single-threaded        no V8 worker threads: the extension's work is small;
+#   --expose-gc              lets the proxy collect the young generation after each
+#                            MiB relayed (runtime-api-proxy.ts #relayed): 6 MB bodies
+#                            otherwise kept 40-70 MiB of spent buffers resident;
+#   --no-opt                 no optimizing compiler: its code pages (4-5 MiB
+#                            resident once touched) cost more than it saves here.
+V8_FLAGS="--max-semi-space-size=1 --single-threaded --expose-gc --no-opt"
+
 here=${0%/*}
 name=${0##*/}
 root="$here/../lambda-trace-proxy"
@@ -21,7 +33,7 @@ bundle="$root/extension.cjs"
 # register, 1.5-5 ms to ready (test/layer/measure-startup.ts), for a build
 # that would need qemu to make the arm64 one.
 if [ -x "$root/bin/node" ]; then
-  exec "$root/bin/node" "$bundle" --extension-name "$name" "$@"
+  exec "$root/bin/node" $V8_FLAGS "$bundle" --extension-name "$name" "$@"
 fi
 
 # Oldest Node the bundle supports: package.json "engines" (test/layer checks they agree).
@@ -48,7 +60,7 @@ fi
 # bundle still speaks HTTP: it registers and reports the init error, so the
 # function's Init fails with the reason instead of a crash.
 # argv: [node, bundle, --extension-name, name, ...] as if the bundle were run directly.
-exec "$node" -e '
+exec "$node" $V8_FLAGS -e '
 var min = "'"$MIN_NODE"'".split("."), have = process.versions.node.split(".");
 if (+have[0] > +min[0] || (+have[0] === +min[0] && +have[1] >= +min[1])) {
   require(require("path").resolve(process.argv[1]));

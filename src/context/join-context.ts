@@ -12,7 +12,7 @@
 import { TraceFlags, type Link, type SpanContext } from '@opentelemetry/api';
 import type { Propagator } from '../settings/tracing-settings.ts';
 import type { TraceCarrier, TriggerInfo } from '../event/triggers.ts';
-import { extractW3CContext, parseXrayHeader, xrayParentContext } from './trace-headers.ts';
+import { extractW3CContext, parseXrayHeader, xrayParentContext, type XrayTraceHeader } from './trace-headers.ts';
 
 export interface IncomingContext {
   readonly parent: SpanContext | undefined;
@@ -21,9 +21,10 @@ export interface IncomingContext {
   readonly links: readonly Link[];
 }
 
+/** `lambdaTraceHeader`: Lambda-Runtime-Trace-Id, parsed once by the caller (or as sent). */
 export function joinIncomingContext(
   trigger: TriggerInfo,
-  lambdaTraceHeader: string | undefined,
+  lambdaTraceHeader: XrayTraceHeader | string | undefined,
   propagators: ReadonlySet<Propagator>,
 ): IncomingContext {
   const fromEvent = trigger.parentCarrier ? contextFrom(trigger.parentCarrier, propagators) : undefined;
@@ -34,10 +35,10 @@ export function joinIncomingContext(
   }
   if (fromEvent) return { parent: fromEvent, parentSource: 'event', links };
 
-  if (lambdaTraceHeader !== undefined) {
-    const header = parseXrayHeader(lambdaTraceHeader);
-    const follow = propagators.has('xray-lambda') || (propagators.has('xray') && header?.sampled === true);
-    const parent = follow ? xrayParent(lambdaTraceHeader) : undefined;
+  const header = typeof lambdaTraceHeader === 'string' ? parseXrayHeader(lambdaTraceHeader) : lambdaTraceHeader;
+  if (header !== undefined) {
+    const follow = propagators.has('xray-lambda') || (propagators.has('xray') && header.sampled === true);
+    const parent = follow ? xrayParent(header) : undefined;
     if (parent) return { parent, parentSource: 'lambda-trace-header', links };
   }
   return { parent: undefined, parentSource: undefined, links };
@@ -51,7 +52,7 @@ function contextFrom(carrier: TraceCarrier, propagators: ReadonlySet<Propagator>
   if (propagators.has('xray') || propagators.has('xray-lambda')) {
     // A repeated header (REST multi-value maps) counts by its last value, as API Gateway's `headers` map does.
     const values = carrier['x-amzn-trace-id'];
-    return xrayParent(values?.[values.length - 1]);
+    return xrayParent(parseXrayHeader(values?.[values.length - 1]));
   }
   return undefined;
 }
@@ -61,8 +62,8 @@ function contextFrom(carrier: TraceCarrier, propagators: ReadonlySet<Propagator>
  * parent counts as sampled, so that our sampler's default (parent-based, on)
  * records the invocation instead of a parent-based "off" dropping it.
  */
-function xrayParent(header: string | undefined): SpanContext | undefined {
+function xrayParent(header: XrayTraceHeader | undefined): SpanContext | undefined {
   const parent = xrayParentContext(header);
-  if (parent && parseXrayHeader(header)?.sampled === undefined) return { ...parent, traceFlags: TraceFlags.SAMPLED };
+  if (parent && header?.sampled === undefined) return { ...parent, traceFlags: TraceFlags.SAMPLED };
   return parent;
 }

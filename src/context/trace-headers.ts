@@ -118,8 +118,8 @@ export function parseXrayHeader(value: string | undefined): XrayTraceHeader | un
  * (`Sampled=?` or no `Sampled`) gives traceFlags NONE: check `parseXrayHeader(..).sampled` before
  * letting a parent-based sampler read that as "not sampled".
  */
-export function xrayParentContext(value: string | undefined): SpanContext | undefined {
-  const header = parseXrayHeader(value);
+export function xrayParentContext(value: string | XrayTraceHeader | undefined): SpanContext | undefined {
+  const header = typeof value === 'string' ? parseXrayHeader(value) : value;
   if (header?.parentSpanId === undefined) return undefined;
   return {
     traceId: header.traceId,
@@ -141,8 +141,8 @@ export function formatXrayHeader(spanContext: SpanContext): string | undefined {
  * after `Root`/`Parent` when missing); every other field (`Root`, `Self`, `Lineage`, unknown ones)
  * keeps its text and order. Undefined when the header has no valid Root or the span id is invalid.
  */
-export function rewriteXrayParent(header: string, spanId: string, sampled: boolean): string | undefined {
-  const parsed = parseXrayHeader(header);
+export function rewriteXrayParent(header: string | XrayTraceHeader, spanId: string, sampled: boolean): string | undefined {
+  const parsed = typeof header === 'string' ? parseXrayHeader(header) : header;
   if (parsed === undefined || !OUR_SPAN_ID.test(spanId) || !isValidSpanId(spanId)) return undefined;
   const sampledValue = sampled ? '1' : '0';
   const replacements: Readonly<Record<string, string>> = { Parent: spanId, Sampled: sampledValue };

@@ -92,6 +92,25 @@ export interface JsonShape {
 
 const KEEP: ShapeEntry = { kind: 'keep' };
 
+/**
+ * One spec reading everything each of `specs` reads (each event source names its own members):
+ * a member kept by one and read as an object by another is read as an object.
+ */
+export function mergeShapeSpecs(...specs: readonly JsonShapeSpec[]): JsonShapeSpec {
+  const merged: Record<string, true | JsonShapeSpec | readonly [JsonShapeSpec]> = {};
+  for (const spec of specs) {
+    for (const [name, value] of Object.entries(spec)) {
+      const existing = merged[name];
+      if (existing === undefined || existing === true) merged[name] = value;
+      else if (value === true) continue;
+      else if (Array.isArray(existing) && Array.isArray(value)) merged[name] = [mergeShapeSpecs((existing as readonly [JsonShapeSpec])[0], (value as readonly [JsonShapeSpec])[0])];
+      else if (!Array.isArray(existing) && !Array.isArray(value)) merged[name] = mergeShapeSpecs(existing as JsonShapeSpec, value as JsonShapeSpec);
+      else merged[name] = value;
+    }
+  }
+  return merged;
+}
+
 /** Compile once (module level), use for every event. Names must be ASCII. */
 export function compileShape(spec: JsonShapeSpec): JsonShape {
   const byLength = new Map<number, [string, ShapeEntry][]>();
@@ -399,6 +418,60 @@ export function readRootObject(buf: Buffer, shape?: JsonShape): JsonObjectView |
   const root = readObject(buf, skipWhitespace(buf, 0), shape);
   if (root === undefined || skipWhitespace(buf, root.end) !== buf.length) return undefined;
   return root;
+}
+
+/** The head of a root object that ends inside a member's string value. */
+export interface JsonObjectHead {
+  /** The members complete in the head (shape-kept ones), `end` at the open member's key. */
+  readonly root: JsonObjectView;
+  /** The member whose string value the head ends in. */
+  readonly open: JsonKeySpan & { readonly valueStart: number };
+}
+
+/**
+ * Reads the first bytes of a longer document, when it is an object: the members complete in them,
+ * and the member whose string value runs past them. 'incomplete' means the head ends elsewhere (in
+ * a key, a number, a nested value, or the object closes in it) and only more bytes can tell;
+ * undefined means the bytes read are not the start of an object.
+ */
+export function readRootObjectHead(buf: Buffer, shape: JsonShape): JsonObjectHead | 'incomplete' | undefined {
+  const start = skipWhitespace(buf, 0);
+  if (start === buf.length) return 'incomplete';
+  if (buf[start] !== LEFT_BRACE) return undefined;
+  const members: JsonMember[] = [];
+  let i = skipWhitespace(buf, start + 1);
+  for (;;) {
+    if (i >= buf.length) return 'incomplete';
+    if (buf[i] !== QUOTE) return buf[i] === RIGHT_BRACE && members.length === 0 ? 'incomplete' : undefined;
+    const keyStart = i;
+    const keyEnd = scanString(buf, keyStart);
+    if (keyEnd < 0) return 'incomplete';
+    i = skipWhitespace(buf, keyEnd);
+    if (i >= buf.length) return 'incomplete';
+    if (buf[i] !== COLON) return undefined;
+    const valueStart = skipWhitespace(buf, i + 1);
+    if (valueStart >= buf.length) return 'incomplete';
+    // An unterminated string can only mean the head ends inside it: the quote/backslash pairing is all a string is checked for.
+    if (buf[valueStart] === QUOTE && scanString(buf, valueStart) < 0) {
+      return { root: { start, end: keyStart, members }, open: { keyStart, keyEnd, valueStart } };
+    }
+    const entry = shapeEntryOf(buf, keyStart, keyEnd, shape);
+    const valueEnd =
+      entry === undefined ? scanValue(buf, valueStart) : readMember(buf, keyStart, keyEnd, valueStart, entry, members);
+    // Malformed or cut short: only the whole document can tell.
+    if (valueEnd < 0) return 'incomplete';
+    i = skipWhitespace(buf, valueEnd);
+    if (i >= buf.length) return 'incomplete';
+    if (buf[i] === RIGHT_BRACE) return 'incomplete';
+    if (buf[i] !== COMMA) return undefined;
+    i = skipWhitespace(buf, i + 1);
+  }
+}
+
+/** Whether a shape names this key (not through `*`). */
+export function shapeNames(buf: Buffer, key: JsonKeySpan, shape: JsonShape): boolean {
+  const entry = shapeEntryOf(buf, key.keyStart, key.keyEnd, shape);
+  return entry !== undefined && entry !== shape.wildcard;
 }
 
 /** The member JSON.parse would keep: the last one whose key is `key`. */

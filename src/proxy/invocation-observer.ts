@@ -13,16 +13,43 @@ export interface InvocationEvent {
   readonly requestId: string;
   /** Lower-cased header names (node's `IncomingHttpHeaders`). */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The event, or its first bytes when `totalBytes` is more: see `EventAnswer`. */
   readonly body: Buffer;
+  /** The event's length (its Content-Length). */
+  readonly totalBytes: number;
   /** `performance.now()` when the event arrived from upstream. */
   readonly receivedAt: number;
 }
 
 /** Changes tracing wants in the event the runtime gets. Absent fields stay as they were. */
 export interface EventRewrite {
-  /** The new event, whole or as pieces to send one after the other (no concatenation). */
+  /**
+   * What replaces the bytes given (the whole event, or its head, the rest following unchanged),
+   * whole or as pieces to send one after the other (no concatenation).
+   */
   readonly body?: Buffer | readonly Buffer[];
   readonly traceIdHeader?: string;
+}
+
+/** Given the head of an event: ask again with more of it. */
+export const READ_MORE = 'read-more';
+/** Given the head of an event: ask again with all of it. */
+export const READ_WHOLE = 'read-whole';
+
+/**
+ * What tracing says to an event: a rewrite, or nothing to change (undefined); to a head, also
+ * READ_MORE or READ_WHOLE. A decision on a head is final: the rest of the event streams past unread.
+ */
+export type EventAnswer = EventRewrite | undefined | typeof READ_MORE | typeof READ_WHOLE;
+
+/**
+ * Reads a posted body as it passes to Lambda, chunk by chunk in order, and
+ * keeps only what it needs: the proxy itself keeps nothing of a post.
+ */
+export interface BodyReader {
+  push(chunk: Buffer): void;
+  /** True once more bytes cannot change what was read: the proxy stops pushing. */
+  readonly done: boolean;
 }
 
 /** How the runtime's `/response` or `/error` post ended. */
@@ -34,9 +61,9 @@ export interface InvocationResult {
   /** Lambda's answer body (e.g. the 413 explanation), when it was read. */
   readonly upstreamBody: Buffer | undefined;
   readonly requestHeaders: readonly string[];
-  /** The posted body as received, only when the observer asked for it. */
-  readonly body: readonly Buffer[] | undefined;
   readonly bodyBytes: number;
+  /** From the post's last byte arriving from the runtime to its last byte handed to Lambda, ms. */
+  readonly addedMs: number | undefined;
   readonly trailers: readonly string[];
   /** Set when the proxy could not deliver the post: why. */
   readonly failure: string | undefined;
@@ -72,17 +99,19 @@ export interface RuntimeSignals {
 export interface InvocationObserver {
   /** The runtime asked for an event; the first such call marks the end of its init. */
   onNextRequest(at: number): void;
-  onInvocationEvent(event: InvocationEvent): EventRewrite | undefined;
+  onInvocationEvent(event: InvocationEvent): EventAnswer;
+  /** The event's last byte reached the runtime's socket, `addedMs` after its last byte came from Lambda. */
+  onEventForwarded(requestId: string, addedMs: number): void;
   /**
-   * How many bytes of this post's body to keep for `onInvocationResult` or
-   * `onInitError` (0: none). The body is forwarded whole either way; only what
-   * tracing asks for is kept, so the proxy holds no buffering rules of its own.
+   * A reader for this post's body (init error: no request id), fed as the body
+   * passes, before `onInvocationResult` or `onInitError`. The body is forwarded
+   * whole either way; the proxy keeps nothing of it and holds no reading rules.
    */
-  postBytesToKeep(requestId: string | undefined, kind: 'response' | 'error' | 'init-error'): number;
+  bodyReader(requestId: string | undefined, kind: 'response' | 'error' | 'init-error'): BodyReader | undefined;
   /** How many bytes of Lambda's answer to a post, when it refused it (status ≥ 400), to keep for `onInvocationResult`. */
   answerBytesToKeep(): number;
   onInvocationResult(result: InvocationResult): void;
-  onInitError(headers: readonly string[], body: Buffer): void;
+  onInitError(headers: readonly string[]): void;
 }
 
 export function guardObserver(observer: InvocationObserver, log: Logger): InvocationObserver {
@@ -101,8 +130,21 @@ export function guardObserver(observer: InvocationObserver, log: Logger): Invoca
     onInvocationEvent(event) {
       try { return observer.onInvocationEvent(event); } catch (err) { report('onInvocationEvent', err, event.requestId); return undefined; }
     },
-    postBytesToKeep(requestId, kind) {
-      try { return observer.postBytesToKeep(requestId, kind); } catch (err) { report('postBytesToKeep', err, requestId); return 0; }
+    onEventForwarded(requestId, addedMs) {
+      try { observer.onEventForwarded(requestId, addedMs); } catch (err) { report('onEventForwarded', err, requestId); }
+    },
+    bodyReader(requestId, kind) {
+      let reader: BodyReader | undefined;
+      try { reader = observer.bodyReader(requestId, kind); } catch (err) { report('bodyReader', err, requestId); }
+      if (reader === undefined) return undefined;
+      const inner = reader;
+      let failed = false;
+      return {
+        push(chunk) {
+          try { inner.push(chunk); } catch (err) { failed = true; report('bodyReader.push', err, requestId); }
+        },
+        get done() { return failed || inner.done; },
+      };
     },
     answerBytesToKeep() {
       try { return observer.answerBytesToKeep(); } catch (err) { report('answerBytesToKeep', err); return 0; }
@@ -110,8 +152,8 @@ export function guardObserver(observer: InvocationObserver, log: Logger): Invoca
     onInvocationResult(result) {
       try { observer.onInvocationResult(result); } catch (err) { report('onInvocationResult', err, result.requestId); }
     },
-    onInitError(headers, body) {
-      try { observer.onInitError(headers, body); } catch (err) { report('onInitError', err); }
+    onInitError(headers) {
+      try { observer.onInitError(headers); } catch (err) { report('onInitError', err); }
     },
   };
 }

@@ -15,10 +15,14 @@ import { classifyRoute, type RuntimeRoute } from './routes.ts';
 import { forwardableHeaders, replaceHeaderValue } from './headers.ts';
 import { streamBody } from './stream-body.ts';
 import { RUNTIME_API_MAX_HEADER_BYTES, RUNTIME_API_MAX_HEADERS_COUNT } from './header-limits.ts';
-import type { EventRewrite, HandedOutEvent, InvocationObserver, RuntimeSignals } from './invocation-observer.ts';
+import { READ_MORE, READ_WHOLE, type BodyReader, type EventAnswer, type EventRewrite, type HandedOutEvent, type InvocationObserver, type RuntimeSignals } from './invocation-observer.ts';
 
 /** An event's announced Content-Length is trusted for one up-front allocation up to this size (Lambda's limit is 6 MB). */
 const MAX_PREALLOCATED_EVENT_BYTES = 8 * 1024 * 1024;
+/** An event longer than this is read by its head (see #relayEvent): smaller ones are cheaper read whole. */
+const HEAD_MIN_BYTES = 64 * 1024;
+/** Body bytes relayed between two young-generation collections (see #relayed). */
+const COLLECT_AFTER_BYTES = 1024 * 1024;
 
 interface Exchange {
   readonly route: RuntimeRoute;
@@ -56,6 +60,8 @@ export class RuntimeApiProxy {
   /** Last event handed out on each runtime connection, to notice a runtime that dies mid-invocation. */
   readonly #eventOnSocket = new WeakMap<Socket, string>();
   #observer: InvocationObserver | undefined;
+  /** Body bytes relayed since the last young-generation collection we asked for. */
+  #bytesSinceCollect = 0;
   /** Set while close() waits for the last exchange to finish. */
   #onIdle: (() => void) | undefined;
 
@@ -204,9 +210,11 @@ export class RuntimeApiProxy {
     const observer = this.#observer;
     const isPost = route.kind === 'response' || route.kind === 'error';
     const watched = observer !== undefined && route.kind !== 'other' && route.kind !== 'next';
-    let keptBody: Buffer[] | undefined;
-    let keepUpTo = 0;
+    // Tracing reads a post's body as it passes, through its reader; the proxy keeps none of it.
+    let reader: BodyReader | undefined;
     let bodyBytes = 0;
+    let postEndedAt: number | undefined;
+    let addedMs: number | undefined;
     let settled = false;
     // Tracing first (guarded: it cannot throw here), then the lifecycle's
     // release, so the span has ended before anyone flushes it.
@@ -216,11 +224,11 @@ export class RuntimeApiProxy {
       try {
         if (!watched) return;
         if (route.kind === 'init-error') {
-          observer.onInitError(req.rawHeaders, Buffer.concat(keptBody ?? []));
+          observer.onInitError(req.rawHeaders);
         } else if (isPost) {
           observer.onInvocationResult({
             requestId: route.requestId, kind: route.kind, upstreamStatus, upstreamBody,
-            requestHeaders: req.rawHeaders, body: keptBody, bodyBytes, trailers: req.rawTrailers, failure,
+            requestHeaders: req.rawHeaders, bodyBytes, addedMs, trailers: req.rawTrailers, failure,
           });
         }
       } finally {
@@ -241,8 +249,7 @@ export class RuntimeApiProxy {
       this.#signal(() => signals.nextRequested());
       observer?.onNextRequest(performance.now());
     }
-    if (watched) keepUpTo = observer.postBytesToKeep(route.kind === 'init-error' ? undefined : route.requestId, route.kind);
-    if (keepUpTo > 0) keptBody = [];
+    if (watched) reader = observer.bodyReader(route.kind === 'init-error' ? undefined : route.requestId, route.kind);
 
     const headers = forwardableHeaders(req.rawHeaders);
     if (!replaceHeaderValue(headers, 'host', this.#upstream.text)) headers.push('Host', this.#upstream.text);
@@ -311,9 +318,14 @@ export class RuntimeApiProxy {
         upReq.end();
         return;
       }
+      if (watched) {
+        req.once('end', () => { postEndedAt = performance.now(); });
+        upReq.once('finish', () => { if (postEndedAt !== undefined) addedMs = performance.now() - postEndedAt; });
+      }
       streamBody(req, upReq, (chunk) => {
+        this.#relayed(chunk.length);
         bodyBytes += chunk.length;
-        if (keptBody && bodyBytes <= keepUpTo) keptBody.push(chunk);
+        if (reader !== undefined && !reader.done) reader.push(chunk);
       }, undefined, (err) => {
         upReq.destroy();
         this.#internalError(exchange, err);
@@ -339,46 +351,132 @@ export class RuntimeApiProxy {
     }
   }
 
-  /** An event for the runtime: read whole so tracing can join and inject, then sent with a fresh Content-Length. */
+  /**
+   * An event for the runtime. Tracing reads it to join and inject: small events whole; a large one
+   * (Lambda announces its length) first by its head, and once tracing has decided from the head, the
+   * head goes out (spliced) with the new length and the rest follows as it arrives, unread and unheld.
+   */
   #relayEvent(exchange: Exchange, upRes: http.IncomingMessage, observer: InvocationObserver): void {
     const res = exchange.res;
     const receivedAt = performance.now();
-    const body = new EventBody(upRes.headers['content-length']);
-    upRes.on('data', this.#guard(exchange, (c: Buffer) => body.add(c)));
-    upRes.on('error', () => res.destroy());
-    upRes.on('end', this.#guard(exchange, () => {
-      const event = body.bytes();
-      const requestId = upRes.headers['lambda-runtime-aws-request-id'];
-      const rewrite = typeof requestId === 'string'
-        ? observer.onInvocationEvent({ requestId, headers: upRes.headers, body: event, receivedAt })
-        : undefined;
-      try {
-        this.#sendEvent(res, upRes, event, rewrite);
-      } catch (err) {
-        if (res.headersSent || rewrite === undefined) throw err;
-        // Tracing's changes could not be sent: the event as Lambda sent it must still reach the runtime.
-        this.#log.warn('the traced event could not be sent; sending it unchanged', { code: 'LRAP_TRACING_HOOK_FAILED', error: describeError(err) });
-        this.#sendEvent(res, upRes, event, undefined);
+    const requestId = upRes.headers['lambda-runtime-aws-request-id'];
+    const announced = Number(upRes.headers['content-length'] ?? NaN);
+    const byHead = typeof requestId === 'string' && Number.isSafeInteger(announced) && announced > HEAD_MIN_BYTES
+      && announced <= MAX_PREALLOCATED_EVENT_BYTES;
+    let head: Buffer[] | undefined = byHead ? [] : undefined;
+    let headBytes = 0;
+    let nextLook = HEAD_MIN_BYTES;
+    let whole: EventBody | undefined = byHead ? undefined : new EventBody(upRes.headers['content-length']);
+    let streaming = false;
+    let lastByteAt = receivedAt;
+    const resume = () => upRes.resume();
+
+    const look = (): void => {
+      const bytes = head!.length === 1 ? head![0]! : Buffer.concat(head!, headBytes);
+      head = [bytes];
+      const answer = observer.onInvocationEvent({ requestId: requestId as string, headers: upRes.headers, body: bytes, totalBytes: announced, receivedAt });
+      if (answer === READ_MORE) {
+        nextLook = headBytes * 2;
+      } else if (answer === READ_WHOLE) {
+        whole = new EventBody(String(announced));
+        whole.add(bytes);
+        head = undefined;
+      } else {
+        head = undefined;
+        streaming = true;
+        this.#sendTracedEvent(res, upRes, bytes, announced, answer, true);
+      }
+    };
+
+    upRes.on('data', this.#guard(exchange, (chunk: Buffer) => {
+      this.#relayed(chunk.length);
+      if (streaming) {
+        if (res.destroyed) return;
+        if (!res.write(chunk)) {
+          upRes.pause();
+          res.once('drain', resume);
+        }
+      } else if (whole !== undefined) {
+        whole.add(chunk);
+      } else {
+        head!.push(chunk);
+        headBytes += chunk.length;
+        if (headBytes >= nextLook && headBytes < announced) look();
       }
     }));
+    upRes.on('error', () => res.destroy());
+    // The runtime went away while the rest was streaming: stop reading, or the paused upstream
+    // connection would wait for a 'drain' that never comes.
+    res.on('close', () => { if (streaming && !upRes.complete) upRes.destroy(); });
+    upRes.on('end', this.#guard(exchange, () => {
+      lastByteAt = performance.now();
+      if (!streaming) {
+        const event = whole !== undefined ? whole.bytes() : Buffer.concat(head!, headBytes);
+        const answer = typeof requestId === 'string'
+          ? observer.onInvocationEvent({ requestId, headers: upRes.headers, body: event, totalBytes: event.length, receivedAt })
+          : undefined;
+        this.#sendTracedEvent(res, upRes, event, event.length, answer, false);
+      } else if (!res.destroyed) {
+        res.end();
+      }
+    }));
+    res.on('finish', () => {
+      if (typeof requestId === 'string') observer.onEventForwarded(requestId, performance.now() - lastByteAt);
+    });
   }
 
-  #sendEvent(res: http.ServerResponse, upRes: http.IncomingMessage, event: Buffer, rewrite: EventRewrite | undefined): void {
-    const out = rewrite?.body ?? event;
-    const length = Buffer.isBuffer(out) ? out.length : out.reduce((n, piece) => n + piece.length, 0);
+  /**
+   * Sends the event (or its head, `more` when the rest follows) with tracing's changes; if those
+   * cannot be sent, the event as Lambda sent it must still reach the runtime.
+   */
+  #sendTracedEvent(res: http.ServerResponse, upRes: http.IncomingMessage, bytes: Buffer, totalBytes: number,
+    answer: EventAnswer, more: boolean): void {
+    const rewrite = typeof answer === 'object' ? answer : undefined;
+    try {
+      this.#sendEvent(res, upRes, bytes, totalBytes, rewrite, more);
+    } catch (err) {
+      if (res.headersSent || rewrite === undefined) throw err;
+      // Tracing's changes could not be sent: the event as Lambda sent it must still reach the runtime.
+      this.#log.warn('the traced event could not be sent; sending it unchanged', { code: 'LRAP_TRACING_HOOK_FAILED', error: describeError(err) });
+      this.#sendEvent(res, upRes, bytes, totalBytes, undefined, more);
+    }
+  }
+
+  /** `bytes` (the event, or its head when `more`) with `rewrite` applied, under a Content-Length for the whole event. */
+  #sendEvent(res: http.ServerResponse, upRes: http.IncomingMessage, bytes: Buffer, totalBytes: number,
+    rewrite: EventRewrite | undefined, more: boolean): void {
+    const out = rewrite?.body ?? bytes;
+    const pieces = Buffer.isBuffer(out) ? [out] : out;
+    for (const piece of pieces) if (!Buffer.isBuffer(piece)) throw new TypeError('an event piece is not a Buffer');
+    const length = totalBytes - bytes.length + pieces.reduce((n, piece) => n + piece.length, 0);
     const headers = forwardableHeaders(upRes.rawHeaders);
     if (rewrite?.traceIdHeader !== undefined) replaceHeaderValue(headers, 'lambda-runtime-trace-id', rewrite.traceIdHeader);
     if (!replaceHeaderValue(headers, 'content-length', String(length))) headers.push('Content-Length', String(length));
-    if (Buffer.isBuffer(out)) {
-      this.#writeHead(res, upRes, headers);
-      res.end(out);
+    this.#writeHead(res, upRes, headers);
+    if (!more && pieces.length === 1) {
+      res.end(pieces[0]);
       return;
     }
-    for (const piece of out) if (!Buffer.isBuffer(piece)) throw new TypeError('an event piece is not a Buffer');
-    this.#writeHead(res, upRes, headers);
     res.cork(); // One writev for all the pieces.
-    for (const piece of out) res.write(piece);
-    res.end();
+    for (const piece of pieces) res.write(piece);
+    if (more) process.nextTick(() => res.uncork());
+    else res.end();
+  }
+
+  /**
+   * Every chunk node:http hands us is a fresh buffer (the socket's read and the parser's copy of
+   * the body), garbage as soon as it is written on. They die young, but the JavaScript objects that
+   * hold them are small, so the young generation fills (and frees them) only after hundreds of MB:
+   * until then, 6 MB bodies kept 40-70 MiB resident (test/bench/footprint.ts). When the extension
+   * runs with `--expose-gc` (the launcher starts it so), every MiB relayed is followed by a
+   * young-generation collection (a 1 MiB semi-space: a fraction of a millisecond), so freed chunks
+   * are reused instead of new memory taken. Called per chunk: a counter and a compare.
+   */
+  #relayed(bytes: number): void {
+    this.#bytesSinceCollect += bytes;
+    if (this.#bytesSinceCollect < COLLECT_AFTER_BYTES || typeof globalThis.gc !== 'function') return;
+    this.#bytesSinceCollect = 0;
+    setImmediate(() => globalThis.gc?.({ type: 'minor' }));
   }
 
   #watchRuntimeConnection(res: http.ServerResponse, requestId: string): void {
@@ -402,9 +500,10 @@ export class RuntimeApiProxy {
     // Lambda's error answers (413, 403…) say what went wrong: kept for the span, as much as tracing asked for.
     const kept: Buffer[] | undefined = onDone && status >= 400 && answerBytesToKeep > 0 ? [] : undefined;
     let keptBytes = 0;
-    streamBody(upRes, res, kept && ((chunk) => {
-      if (keptBytes < answerBytesToKeep) { kept.push(chunk); keptBytes += chunk.length; }
-    }), onDone && (() => onDone(status, kept ? Buffer.concat(kept) : undefined)), (err) => this.#internalError(exchange, err));
+    streamBody(upRes, res, (chunk) => {
+      this.#relayed(chunk.length);
+      if (kept && keptBytes < answerBytesToKeep) { kept.push(chunk); keptBytes += chunk.length; }
+    }, onDone && (() => onDone(status, kept ? Buffer.concat(kept) : undefined)), (err) => this.#internalError(exchange, err));
     // A break in the middle of the answer also fails the upstream request: its
     // error handler ends the call for the lifecycle and cuts the runtime's side.
     upRes.on('error', () => res.destroy());

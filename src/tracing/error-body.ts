@@ -36,6 +36,29 @@ export function parseErrorBody(body: Buffer | readonly Buffer[] | undefined, err
 }
 
 /**
+ * An `/error` post's body, kept as it passes only as far as it will be parsed: past
+ * MAX_ERROR_BODY_BYTES everything is let go (such a body is not parsed; the header names the type).
+ */
+export class ErrorBodyReader {
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+
+  get done(): boolean {
+    return this.#bytes > MAX_ERROR_BODY_BYTES;
+  }
+
+  push(chunk: Buffer): void {
+    this.#bytes += chunk.length;
+    if (this.#bytes <= MAX_ERROR_BODY_BYTES) this.#chunks.push(chunk);
+    else this.#chunks = [];
+  }
+
+  parse(errorTypeHeader: string | undefined): ParsedError {
+    return parseErrorBody(this.done ? undefined : this.#chunks, errorTypeHeader);
+  }
+}
+
+/**
  * The mid-stream failure of a streamed response, from its trailers
  * `Lambda-Runtime-Function-Error-Type` and `Lambda-Runtime-Function-Error-Body` (base64 JSON).
  * Undefined when neither trailer is there: the stream ended well.

@@ -2,9 +2,12 @@
 // function's response (`http.response.status_code`, and ERROR for 5xx).
 //
 // Rule: only a top-level `statusCode` counts (a number, or a numeric string as some runtimes send);
-// one inside the `body` string or a nested object does not. The response arrives as the chunks that
-// came off the socket (up to 6 MB buffered): we walk them in place, never concatenate them; strings
-// are skipped with native `indexOf`. A streamed HTTP response
+// one inside the `body` string or a nested object does not. The response is read as it streams
+// past, chunk by chunk, and nothing of it is kept: a state machine walks the root object's members,
+// skipping strings with native `indexOf`, and holds at most a key (64 bytes) and the status token
+// (32 bytes). Keeping the chunks instead cost up to 6 MB per response (issue #12). Once the answer
+// is known (a prelude ends, or the input is not what we look for) the rest is not looked at. A
+// streamed HTTP response
 // (`application/vnd.awslambda.http-integration-response`) is a JSON prelude, 8 NUL bytes, then the
 // body: the status is the prelude's, and the body is not read.
 //
@@ -39,14 +42,9 @@ const MAX_TOKEN_BYTES = 32;
  * recognised by the NUL bytes after it (no JSON document is followed by NULs).
  */
 export function readStatusCode(chunks: readonly Buffer[], contentType?: string): number | undefined {
-  try {
-    const scan = scanRootMember(new ChunkCursor(chunks), 'statusCode');
-    if (scan === undefined) return undefined;
-    const followedBy = isStreamingHttpContentType(contentType) ? ['prelude'] : ['end', 'prelude'];
-    return followedBy.includes(scan.followedBy) ? statusCodeFromToken(scan.token) : undefined;
-  } catch {
-    return undefined;
-  }
+  const reader = new StatusCodeReader();
+  for (const chunk of chunks) reader.push(chunk);
+  return reader.statusCode(contentType);
 }
 
 export function isStreamingHttpContentType(contentType: string | undefined): boolean {
@@ -66,211 +64,275 @@ function statusCodeFromToken(token: string | undefined): number | undefined {
   return typeof code === 'number' && Number.isInteger(code) && code >= 100 && code <= 599 ? code : undefined;
 }
 
-interface RootMemberScan {
-  /** The raw JSON text of the last member named so, when it is a short string or number. */
-  readonly token: string | undefined;
-  /** What follows the root object: nothing but whitespace, a streaming prelude delimiter, or other bytes. */
-  readonly followedBy: 'end' | 'prelude' | 'other';
-}
-
-/** Walks the root object's members, skipping every value but `name`'s. Undefined when the root is no object. */
-function scanRootMember(cursor: ChunkCursor, name: string): RootMemberScan | undefined {
-  cursor.skipWhitespace();
-  // A bare JSON value (string, array, number): see the header comment.
-  if (cursor.peek() !== LEFT_BRACE) return undefined;
-  cursor.advance();
-  cursor.skipWhitespace();
-  let token: string | undefined;
-  if (cursor.peek() === RIGHT_BRACE) {
-    cursor.advance();
-  } else {
-    for (;;) {
-      const key = cursor.readKey();
-      if (key === null) return undefined;
-      cursor.skipWhitespace();
-      if (cursor.peek() !== COLON) return undefined;
-      cursor.advance();
-      cursor.skipWhitespace();
-      if (key === name) {
-        // Later duplicates win, as in JSON.parse.
-        const value = cursor.readValueToken();
-        if (value === null) return undefined;
-        token = value;
-      } else if (!cursor.skipValue()) {
-        return undefined;
-      }
-      cursor.skipWhitespace();
-      const next = cursor.peek();
-      cursor.advance();
-      if (next === RIGHT_BRACE) break;
-      if (next !== COMMA) return undefined;
-      cursor.skipWhitespace();
-    }
-  }
-  return { token, followedBy: cursor.classifyRest() };
-}
+/** Where the reader is in the document. */
+type At =
+  /** Before the root value. */
+  | 'root'
+  /** After `{` (or `,` when `afterComma`): a key or, right after `{`, `}`. */
+  | 'memberStart'
+  /** Inside a key, collecting it. */
+  | 'key'
+  /** Inside a key too long to be ours, skipping it. */
+  | 'keySkip'
+  /** After a key: `:`. */
+  | 'colon'
+  /** After `:`: the value's first byte. */
+  | 'value'
+  /** Inside the status's string value, collecting it. */
+  | 'tokenString'
+  /** Inside the status's number value, collecting it. */
+  | 'tokenNumber'
+  /** Inside a string value we skip. */
+  | 'stringSkip'
+  /** Inside an object or array value we skip (`depth` deep); `inString` when in one of its strings. */
+  | 'containerSkip'
+  /** Inside a number or literal we skip. */
+  | 'scalarSkip'
+  /** After a member's value: `,` or `}`. */
+  | 'memberEnd'
+  /** After the root object: whitespace to the end, or a prelude delimiter. */
+  | 'rest'
+  /** Answer known; nothing more is read. */
+  | 'done';
 
 /**
- * Reads JSON tokens across a list of chunks, without joining them. `null` results mean malformed
- * input; `undefined` means "well-formed, but not what we collect".
+ * Reads a response's top-level `statusCode` from chunks pushed as they pass, keeping none of them.
+ * Never throws; malformed input ends in "no status".
  */
-class ChunkCursor {
-  readonly #chunks: readonly Buffer[];
-  #index = 0;
-  #pos = 0;
+export class StatusCodeReader {
+  #at: At = 'root';
+  #afterComma = false;
+  /** The member's key is `statusCode`. */
+  #isStatus = false;
+  /** Bytes of the key or token being collected. */
+  #bytes: number[] = [];
+  /** A backslash ended the last chunk inside a string: the next byte is escaped. */
+  #escaped = false;
+  #depth = 0;
+  #inString = false;
+  #scalarLength = 0;
+  #nuls = 0;
+  #restWhitespace = false;
+  #token: string | undefined;
+  #followedBy: 'end' | 'prelude' | 'other' | 'malformed' | undefined;
 
-  constructor(chunks: readonly Buffer[]) {
-    this.#chunks = chunks;
+  /** Whether more bytes can change the answer. */
+  get done(): boolean {
+    return this.#at === 'done';
   }
 
-  /** The current byte, or -1 at the end. */
-  peek(): number {
-    for (;;) {
-      const chunk = this.#chunks[this.#index];
-      if (chunk === undefined) return -1;
-      const byte = chunk[this.#pos];
-      if (byte !== undefined) return byte;
-      this.#index++;
-      this.#pos = 0;
+  push(chunk: Buffer): void {
+    if (this.#at === 'done') return;
+    try {
+      this.#read(chunk);
+    } catch {
+      this.#fail();
     }
   }
 
-  advance(): void {
-    if (this.peek() >= 0) this.#pos++;
+  /** The status, once every byte has been pushed. */
+  statusCode(contentType?: string): number | undefined {
+    const followedBy = this.#at === 'rest' ? (this.#nuls > 0 ? 'other' : 'end') : this.#followedBy;
+    if (followedBy === undefined || followedBy === 'malformed' || followedBy === 'other') return undefined;
+    if (followedBy === 'end' && isStreamingHttpContentType(contentType)) return undefined;
+    return statusCodeFromToken(this.#token);
   }
 
-  skipWhitespace(): void {
-    for (;;) {
-      const c = this.peek();
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return;
-      this.#pos++;
-    }
+  #fail(): void {
+    this.#followedBy = 'malformed';
+    this.#at = 'done';
+    this.#bytes = [];
   }
 
-  /** A key (at its opening quote), decoded; undefined when too long to matter; null when malformed. */
-  readKey(): string | undefined | null {
-    if (this.peek() !== QUOTE) return null;
-    const raw = this.#collectString(MAX_KEY_BYTES);
-    if (raw === null || raw === undefined) return raw;
-    const key: unknown = JSON.parse(raw);
-    return typeof key === 'string' ? key : null;
+  #finish(followedBy: 'prelude' | 'other'): void {
+    this.#followedBy = followedBy;
+    this.#at = 'done';
   }
 
-  /** A short string or number value as raw JSON text; undefined for other values; null when malformed. */
-  readValueToken(): string | undefined | null {
-    const c = this.peek();
-    if (c === QUOTE) return this.#collectString(MAX_TOKEN_BYTES);
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      const bytes: number[] = [];
-      for (let b = this.peek(); isNumberByte(b); b = this.peek()) {
-        if (bytes.length < MAX_TOKEN_BYTES) bytes.push(b);
-        this.#pos++;
-      }
-      return bytes.length < MAX_TOKEN_BYTES ? String.fromCharCode(...bytes) : undefined;
-    }
-    return this.skipValue() ? undefined : null;
-  }
-
-  /** Skips any value; false when malformed or cut short. */
-  skipValue(): boolean {
-    const c = this.peek();
-    if (c === QUOTE) {
-      this.#pos++;
-      return this.#skipStringBody();
-    }
-    if (c === LEFT_BRACE || c === LEFT_BRACKET) {
-      this.#pos++;
-      return this.#skipContainerBody();
-    }
-    // Number or literal: up to the next delimiter.
-    let length = 0;
-    for (let b = this.peek(); b >= 0 && !isDelimiter(b); b = this.peek()) {
-      this.#pos++;
-      length++;
-    }
-    return length > 0;
-  }
-
-  /** After the root value: whitespace to the end, a prelude delimiter, or anything else. */
-  classifyRest(): 'end' | 'prelude' | 'other' {
-    if (this.peek() === NUL) {
-      for (let i = 0; i < PRELUDE_DELIMITER_LENGTH; i++) {
-        if (this.peek() !== NUL) return 'other';
-        this.#pos++;
-      }
-      return 'prelude';
-    }
-    this.skipWhitespace();
-    return this.peek() < 0 ? 'end' : 'other';
-  }
-
-  /** The string at the cursor as raw JSON (quotes included), or undefined past `maxBytes`; null if unterminated. */
-  #collectString(maxBytes: number): string | undefined | null {
-    const bytes: number[] = [];
-    for (;;) {
-      const c = this.peek();
-      if (c < 0) return null;
-      this.#pos++;
-      bytes.push(c);
-      if (c === QUOTE && bytes.length > 1) return Buffer.from(bytes).toString('utf8');
-      if (c === BACKSLASH) {
-        const escaped = this.peek();
-        if (escaped < 0) return null;
-        this.#pos++;
-        bytes.push(escaped);
-      }
-      if (bytes.length > maxBytes) return this.#skipStringBody() ? undefined : null;
-    }
-  }
-
-  /** After an opening quote: moves past the closing one. False when the input ends first. */
-  #skipStringBody(): boolean {
-    for (;;) {
-      const chunk = this.#chunks[this.#index];
-      if (chunk === undefined) return false;
-      const end = skipStringContent(chunk, this.#pos);
-      if (end >= 0) {
-        this.#pos = end;
-        return true;
-      }
-      this.#nextChunk();
-      // A backslash ended the last chunk: the next chunk's first byte is the escaped one.
-      if (end === STRING_CONTINUES_ESCAPED) this.#pos = 1;
-    }
-  }
-
-  /** After `{` or `[`: moves past the matching close, skipping strings. False when the input ends first. */
-  #skipContainerBody(): boolean {
-    let depth = 1;
-    for (;;) {
-      const chunk = this.#chunks[this.#index];
-      if (chunk === undefined) return false;
-      let i = this.#pos;
-      for (; i < chunk.length; i++) {
-        const c = chunk[i];
-        if (c === QUOTE) break;
-        if (c === LEFT_BRACE || c === LEFT_BRACKET) depth++;
-        else if (c === RIGHT_BRACE || c === RIGHT_BRACKET) {
-          depth--;
-          if (depth === 0) {
-            this.#pos = i + 1;
-            return true;
+  #read(chunk: Buffer): void {
+    const length = chunk.length;
+    let i = 0;
+    while (i < length) {
+      const c = chunk[i]!;
+      switch (this.#at) {
+        case 'root':
+          if (isWhitespace(c)) { i++; break; }
+          // A bare JSON value (string, array, number): see the header comment.
+          if (c !== LEFT_BRACE) { this.#fail(); return; }
+          this.#at = 'memberStart';
+          this.#afterComma = false;
+          i++;
+          break;
+        case 'memberStart':
+          if (isWhitespace(c)) { i++; break; }
+          if (c === RIGHT_BRACE && !this.#afterComma) { this.#at = 'rest'; i++; break; }
+          if (c !== QUOTE) { this.#fail(); return; }
+          this.#bytes = [c];
+          this.#escaped = false;
+          this.#at = 'key';
+          i++;
+          break;
+        case 'key':
+        case 'tokenString': {
+          const max = this.#at === 'key' ? MAX_KEY_BYTES : MAX_TOKEN_BYTES;
+          this.#bytes.push(c);
+          i++;
+          if (this.#escaped) {
+            this.#escaped = false;
+          } else if (c === BACKSLASH) {
+            this.#escaped = true;
+          } else if (c === QUOTE) {
+            const raw = Buffer.from(this.#bytes).toString('utf8');
+            this.#bytes = [];
+            if (this.#at === 'key') {
+              const key: unknown = JSON.parse(raw);
+              this.#isStatus = key === 'statusCode';
+              this.#at = 'colon';
+            } else {
+              this.#token = raw;
+              this.#at = 'memberEnd';
+            }
+            break;
           }
+          if (this.#bytes.length > max) {
+            // Too long to matter: a long key is not ours, a long status is none (later duplicates win).
+            if (this.#at === 'tokenString') this.#token = undefined;
+            this.#bytes = [];
+            this.#at = this.#at === 'key' ? 'keySkip' : 'stringSkip';
+          }
+          break;
+        }
+        case 'keySkip':
+        case 'stringSkip': {
+          const end = this.#skipString(chunk, i);
+          if (end < 0) return;
+          i = end;
+          if (this.#at === 'keySkip') {
+            this.#isStatus = false;
+            this.#at = 'colon';
+          } else {
+            this.#at = 'memberEnd';
+          }
+          break;
+        }
+        case 'colon':
+          if (isWhitespace(c)) { i++; break; }
+          if (c !== COLON) { this.#fail(); return; }
+          this.#at = 'value';
+          i++;
+          break;
+        case 'value':
+          if (isWhitespace(c)) { i++; break; }
+          if (this.#isStatus) this.#token = undefined;
+          if (c === QUOTE) {
+            this.#escaped = false;
+            if (this.#isStatus) {
+              this.#bytes = [c];
+              this.#at = 'tokenString';
+            } else {
+              this.#at = 'stringSkip';
+            }
+            i++;
+          } else if (c === LEFT_BRACE || c === LEFT_BRACKET) {
+            this.#depth = 1;
+            this.#inString = false;
+            this.#at = 'containerSkip';
+            i++;
+          } else if (this.#isStatus && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
+            this.#bytes = [];
+            this.#at = 'tokenNumber';
+          } else {
+            this.#scalarLength = 0;
+            this.#at = 'scalarSkip';
+          }
+          break;
+        case 'tokenNumber':
+          if (isNumberByte(c)) {
+            if (this.#bytes.length <= MAX_TOKEN_BYTES) this.#bytes.push(c);
+            i++;
+            break;
+          }
+          this.#token = this.#bytes.length < MAX_TOKEN_BYTES ? String.fromCharCode(...this.#bytes) : undefined;
+          this.#bytes = [];
+          this.#at = 'memberEnd';
+          break;
+        case 'scalarSkip':
+          if (!isDelimiter(c)) { this.#scalarLength++; i++; break; }
+          if (this.#scalarLength === 0) { this.#fail(); return; }
+          this.#at = 'memberEnd';
+          break;
+        case 'containerSkip':
+          i = this.#skipContainer(chunk, i);
+          break;
+        case 'memberEnd':
+          if (isWhitespace(c)) { i++; break; }
+          i++;
+          if (c === RIGHT_BRACE) { this.#at = 'rest'; break; }
+          if (c !== COMMA) { this.#fail(); return; }
+          this.#afterComma = true;
+          this.#at = 'memberStart';
+          break;
+        case 'rest':
+          // 8 NULs right after the object: a prelude, and the body that follows is not ours to read.
+          if (c === NUL && !this.#restWhitespace) {
+            i++;
+            if (++this.#nuls === PRELUDE_DELIMITER_LENGTH) { this.#finish('prelude'); return; }
+            break;
+          }
+          if (this.#nuls > 0 || !isWhitespace(c)) { this.#finish('other'); return; }
+          this.#restWhitespace = true;
+          i++;
+          break;
+        case 'done':
+          return;
+      }
+    }
+  }
+
+  /** Inside a string from `from`: the index after its closing quote, or -1 when the chunk ends first. */
+  #skipString(chunk: Buffer, from: number): number {
+    let start = from;
+    if (this.#escaped) {
+      this.#escaped = false;
+      start++;
+      if (start > chunk.length) return -1;
+    }
+    const end = skipStringContent(chunk, start);
+    if (end >= 0) return end;
+    this.#escaped = end === STRING_CONTINUES_ESCAPED;
+    return -1;
+  }
+
+  /** Inside a container from `from`: where reading goes on (its end, or the chunk's end). */
+  #skipContainer(chunk: Buffer, from: number): number {
+    let i = from;
+    while (i < chunk.length) {
+      if (this.#inString) {
+        const end = this.#skipString(chunk, i);
+        if (end < 0) return chunk.length;
+        this.#inString = false;
+        i = end;
+        continue;
+      }
+      const c = chunk[i++];
+      if (c === QUOTE) {
+        this.#inString = true;
+        this.#escaped = false;
+      } else if (c === LEFT_BRACE || c === LEFT_BRACKET) {
+        this.#depth++;
+      } else if (c === RIGHT_BRACE || c === RIGHT_BRACKET) {
+        if (--this.#depth === 0) {
+          this.#at = 'memberEnd';
+          return i;
         }
       }
-      if (i < chunk.length) {
-        this.#pos = i + 1;
-        if (!this.#skipStringBody()) return false;
-      } else {
-        this.#nextChunk();
-      }
     }
+    return i;
   }
+}
 
-  #nextChunk(): void {
-    this.#index++;
-    this.#pos = 0;
-  }
+function isWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 function isNumberByte(b: number): boolean {
@@ -278,5 +340,5 @@ function isNumberByte(b: number): boolean {
 }
 
 function isDelimiter(b: number): boolean {
-  return b === COMMA || b === RIGHT_BRACE || b === RIGHT_BRACKET || b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+  return b === COMMA || b === RIGHT_BRACE || b === RIGHT_BRACKET || isWhitespace(b);
 }

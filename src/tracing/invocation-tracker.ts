@@ -15,15 +15,16 @@ import {
 } from '@opentelemetry/semantic-conventions/incubating';
 import type { Logger } from '../log.ts';
 import { headerValue } from '../proxy/headers.ts';
-import type { EventRewrite, InvocationEvent, InvocationObserver, InvocationResult } from '../proxy/invocation-observer.ts';
+import { READ_MORE, READ_WHOLE, type BodyReader, type EventAnswer, type InvocationEvent, type InvocationObserver, type InvocationResult } from '../proxy/invocation-observer.ts';
 import type { FunctionIdentity } from './resource.ts';
 import type { TracingSettings } from '../settings/tracing-settings.ts';
 import { classifyTrigger, type TriggerInfo } from '../event/triggers.ts';
+import { viewEvent, viewEventHead } from '../event/view.ts';
 import { joinIncomingContext } from '../context/join-context.ts';
 import { formatTraceparent, parseXrayHeader, rewriteXrayParent } from '../context/trace-headers.ts';
-import { injectTraceContextPieces } from '../event/inject-traceparent.ts';
-import { parseErrorBody, parseStreamErrorTrailers, type ParsedError } from './error-body.ts';
-import { readStatusCode } from './http-response.ts';
+import { injectIntoView } from '../event/inject-traceparent.ts';
+import { ErrorBodyReader, parseErrorBody, parseStreamErrorTrailers, type ParsedError } from './error-body.ts';
+import { StatusCodeReader } from './http-response.ts';
 import type { InvocationFacts, PlatformObserver, PlatformTelemetry } from '../telemetry/platform-telemetry.ts';
 import { ATTR_INJECTED, applyPlatformFacts, markOutOfMemory, platformError, recordInitSpan } from '../telemetry/platform-spans.ts';
 import { isOutOfMemoryErrorType } from '../telemetry/out-of-memory.ts';
@@ -31,6 +32,8 @@ import { isOutOfMemoryErrorType } from '../telemetry/out-of-memory.ts';
 interface OpenInvocation {
   readonly span: Span;
   readonly trigger: TriggerInfo;
+  /** What reads the post's body as it passes: the HTTP status of a response, or an error. */
+  reader: StatusCodeReader | ErrorBodyReader | undefined;
 }
 
 export interface InvocationTrackerOptions {
@@ -56,8 +59,16 @@ interface AwaitingFacts {
 /** Ids the proxy saw start, remembered so that a late runtimeDone never makes a second span. */
 const SEEN_MEMORY = 256;
 
-/** Posts kept to read an error or a status code; larger ones are forwarded unread (6 MB is Lambda's buffered limit). */
-const MAX_KEPT_POST_BYTES = 8 * 1024 * 1024;
+
+/**
+ * What the extension itself added to the invocation, on every span, so users can check the cost in
+ * their own traces. `/next`: from the event's last byte arriving from Lambda to its last byte handed
+ * to the runtime (reading, classifying, joining, injecting, relaying). Response or error: from the
+ * post's last byte arriving from the runtime to its last byte handed to Lambda.
+ */
+export const ATTR_ADDED_NEXT_MS = 'lambda_trace_proxy.added.next_ms';
+export const ATTR_ADDED_RESULT_MS = 'lambda_trace_proxy.added.result_ms';
+
 /** Lambda's answers refusing a post are small JSON documents; more is not worth keeping. */
 const MAX_KEPT_ANSWER_BYTES = 64 * 1024;
 
@@ -73,6 +84,8 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
   readonly #endWaiters = new Map<string, () => void>();
   /** The cold-start span and when our own measure of init ends: the init span is made when it ends. */
   #initParent: { span: Span; fallbackEnd: number } | undefined;
+  /** The body of an `/init/error` post, read as it passes. */
+  #initError: ErrorBodyReader | undefined;
 
   constructor(options: InvocationTrackerOptions) {
     this.#o = options;
@@ -84,15 +97,21 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     this.#runtimeReadyAt ??= at;
   }
 
-  onInvocationEvent(event: InvocationEvent): EventRewrite | undefined {
+  onInvocationEvent(event: InvocationEvent): EventAnswer {
     const { tracer, settings, identity } = this.#o;
+    const view = event.body.length >= event.totalBytes
+      ? viewEvent(event.body, identity.functionName)
+      : viewEventHead(event.body, identity.functionName);
+    if (view === 'more') return READ_MORE;
+    if (view === 'whole') return READ_WHOLE;
     const coldStart = this.#coldStart;
     this.#coldStart = false;
     if (coldStart) this.#o.onFirstEvent();
 
-    const trigger = classifyTrigger(event.body, identity.functionName);
-    const lambdaTraceHeader = single(event.headers['lambda-runtime-trace-id']);
-    const incoming = joinIncomingContext(trigger, lambdaTraceHeader, settings.propagators);
+    const trigger = view.trigger;
+    // Parsed once: joining, and the rewrite below, use the same parse.
+    const lambdaTrace = parseXrayHeader(single(event.headers['lambda-runtime-trace-id']));
+    const incoming = joinIncomingContext(trigger, lambdaTrace, settings.propagators);
     const invokedArn = single(event.headers['lambda-runtime-invoked-function-arn']);
 
     const attributes: Attributes = {
@@ -116,19 +135,18 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     if (coldStart && !this.#initRecorded) this.#initParent = { span, fallbackEnd: event.receivedAt };
     // Lambda may hand the same id out again (a retried attempt): the earlier attempt is over.
     this.endAbandoned(event.requestId);
-    this.#open.set(event.requestId, { span, trigger });
+    this.#open.set(event.requestId, { span, trigger, reader: undefined });
     this.#remember(event.requestId);
 
     // Hand the function our span as its parent, so its own spans join this trace.
     const own = span.spanContext();
     const body = trigger.httpShaped
-      ? injectTraceContextPieces(event.body, trigger, formatTraceparent(own), own.traceState?.serialize() || undefined)
+      ? injectIntoView(view, formatTraceparent(own), own.traceState?.serialize() || undefined)
       : undefined;
     // Joined Lambda's X-Ray trace (same trace id): X-Ray-instrumented code in the
     // function then hangs under our span instead of beside it.
-    const traceIdHeader = settings.rewriteXrayParent && lambdaTraceHeader !== undefined
-      && parseXrayHeader(lambdaTraceHeader)?.traceId === own.traceId
-      ? rewriteXrayParent(lambdaTraceHeader, own.spanId, (own.traceFlags & 1) === 1)
+    const traceIdHeader = settings.rewriteXrayParent && lambdaTrace?.traceId === own.traceId
+      ? rewriteXrayParent(lambdaTrace, own.spanId, (own.traceFlags & 1) === 1)
       : undefined;
     return body || traceIdHeader ? { body, traceIdHeader } : undefined;
   }
@@ -145,7 +163,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
   }
 
   /** The function's init failed (the runtime posted /init/error): that init is the span, as an error. */
-  onInitError(headers: readonly string[], body: Buffer): void {
+  onInitError(headers: readonly string[]): void {
     const { tracer, identity, processStartedAt } = this.#o;
     this.#initRecorded = true;
     const init = tracer.startSpan(`${identity.functionName} init`, {
@@ -153,17 +171,27 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
       startTime: processStartedAt,
       attributes: { [ATTR_FAAS_COLDSTART]: true },
     }, ROOT_CONTEXT);
-    markError(init, parseErrorBody(body, headerValue(headers, 'lambda-runtime-function-error-type')));
+    const errorType = headerValue(headers, 'lambda-runtime-function-error-type');
+    markError(init, this.#initError?.parse(errorType) ?? parseErrorBody(undefined, errorType));
+    this.#initError = undefined;
     init.end();
+  }
+
+  // ---- what the extension added ---------------------------------------------
+
+  onEventForwarded(requestId: string, addedMs: number): void {
+    this.#open.get(requestId)?.span.setAttribute(ATTR_ADDED_NEXT_MS, roundMs(addedMs));
   }
 
   // ---- end ---------------------------------------------------------------
 
-  /** Error documents are read for the exception; a response only when HTTP-shaped (its statusCode). */
-  postBytesToKeep(requestId: string | undefined, kind: 'response' | 'error' | 'init-error'): number {
-    if (kind !== 'response') return MAX_KEPT_POST_BYTES;
-    const httpShaped = requestId !== undefined && (this.#open.get(requestId)?.trigger.httpShaped ?? false);
-    return httpShaped ? MAX_KEPT_POST_BYTES : 0;
+  /** Error documents are read for the exception; a response only when HTTP-shaped (its statusCode); nothing is kept. */
+  bodyReader(requestId: string | undefined, kind: 'response' | 'error' | 'init-error'): BodyReader | undefined {
+    if (kind === 'init-error') return this.#initError = new ErrorBodyReader();
+    const inv = requestId === undefined ? undefined : this.#open.get(requestId);
+    if (inv === undefined) return undefined;
+    inv.reader = kind === 'error' ? new ErrorBodyReader() : inv.trigger.httpShaped ? new StatusCodeReader() : undefined;
+    return inv.reader;
   }
 
   answerBytesToKeep(): number {
@@ -177,7 +205,8 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
       return;
     }
     this.#open.delete(result.requestId);
-    const { span, trigger } = inv;
+    const { span, trigger, reader } = inv;
+    if (result.addedMs !== undefined) span.setAttribute(ATTR_ADDED_RESULT_MS, roundMs(result.addedMs));
     if (result.failure !== undefined) {
       markError(span, { type: 'Extension.ProxyFailure', message: result.failure });
     } else if (result.upstreamStatus !== undefined && result.upstreamStatus >= 400) {
@@ -185,7 +214,8 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
       const refused = parseErrorBody(result.upstreamBody, undefined);
       markError(span, { type: refused.type ?? `HTTP ${result.upstreamStatus}`, message: refused.message });
     } else if (result.kind === 'error') {
-      const error = parseErrorBody(result.body, headerValue(result.requestHeaders, 'lambda-runtime-function-error-type'));
+      const errorType = headerValue(result.requestHeaders, 'lambda-runtime-function-error-type');
+      const error = reader instanceof ErrorBodyReader ? reader.parse(errorType) : parseErrorBody(undefined, errorType);
       markError(span, error);
       // Java, .NET (and a caught Python MemoryError) say it only in the class they post.
       if (isOutOfMemoryErrorType(error.type)) {
@@ -198,8 +228,8 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
         headerValue(result.trailers, 'lambda-runtime-function-error-type'),
         headerValue(result.trailers, 'lambda-runtime-function-error-body'));
       if (streamError) markError(span, streamError);
-      if (trigger.httpShaped && result.body) {
-        const status = readStatusCode(result.body, headerValue(result.requestHeaders, 'content-type'));
+      if (trigger.httpShaped && reader instanceof StatusCodeReader) {
+        const status = reader.statusCode(headerValue(result.requestHeaders, 'content-type'));
         if (status !== undefined) {
           span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
           // Server spans: only 5xx is an error (the client's 4xx is not ours).
@@ -386,6 +416,11 @@ function resourceIdFromArn(arn: string, version: string | undefined): string {
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** Microsecond resolution is all a timer on a shared core can tell apart. */
+function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 function epochMs(performanceTime: number): number {

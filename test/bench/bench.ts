@@ -16,11 +16,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Collector } from './collector.ts';
 import { runBurst, runCycle, runStreamCycle } from './cycles.ts';
 import { describeMachine } from './machine.ts';
-import { IDLE_SETTLE_MS, idleRss, peakRss, startBareServer, startMinimalExtension } from './memory.ts';
+import { IDLE_SETTLE_MS, idleFootprint, MemorySampler, startBareServer, startEmptyNode, startMinimalExtension, type Footprint } from './memory.ts';
 import { buildPayload, PAYLOAD_SIZES, SHAPES, streamChunks, type Payload, type PayloadSize } from './payloads.ts';
-import { freePort, killAllChildren, readMemory } from './processes.ts';
-import { renderReport, type ConcurrencyRow, type LatencyRow, type MemoryRow, type Plan, type Results, type StartupRow, type StreamRow } from './report.ts';
-import { renderChart } from './chart.ts';
+import { freePort, killAllChildren, readFootprint, readMemory } from './processes.ts';
+import { EMPTY_NODE, renderReport, type ConcurrencyRow, type LatencyRow, type MemoryRow, type Plan, type Results, type StartupRow, type StreamRow } from './report.ts';
+import { renderChart, renderMemoryChart } from './chart.ts';
 import { RuntimeClient } from './runtime-client.ts';
 import { Samples } from './stats.ts';
 import { sampleStartup, STARTUP_KINDS } from './startup.ts';
@@ -48,6 +48,7 @@ const RUN_LIMIT_MS = (QUICK ? 5 : 20) * 60_000;
 
 const BENCHMARKS_MD = path.join(ROOT, 'BENCHMARKS.md');
 const CHART_SVG = path.join(ROOT, 'test/bench/latency.svg');
+const MEMORY_SVG = path.join(ROOT, 'test/bench/memory.svg');
 
 async function main(): Promise<void> {
   if (!existsSync(LAUNCHER)) throw new Error(`${LAUNCHER} is missing: run \`make bench\`, which builds the layer first.`);
@@ -74,11 +75,12 @@ async function main(): Promise<void> {
       machine: describeMachine(), load: { start: loadAtStart, end: os.loadavg()[0]! },
       latency, memory, streaming, concurrency, startup, exportDown, spansReceived: collector.requests,
     };
-    const report = renderReport(results, path.relative(ROOT, CHART_SVG));
+    const report = renderReport(results, path.relative(ROOT, CHART_SVG), path.relative(ROOT, MEMORY_SVG));
     process.stdout.write(`\n${report.terminal}\n`);
     writeFileSync(BENCHMARKS_MD, report.markdown);
     writeFileSync(CHART_SVG, renderChart(results));
-    progress(`wrote ${path.relative(ROOT, BENCHMARKS_MD)} and ${path.relative(ROOT, CHART_SVG)} in ${Math.round(results.durationS)} s`);
+    writeFileSync(MEMORY_SVG, renderMemoryChart(results));
+    progress(`wrote ${path.relative(ROOT, BENCHMARKS_MD)}, ${path.relative(ROOT, CHART_SVG)} and ${path.relative(ROOT, MEMORY_SVG)} in ${Math.round(results.durationS)} s`);
   } finally {
     watchdog.stop();
     killAllChildren();
@@ -108,17 +110,27 @@ async function measureSize(size: PayloadSize, collectorEndpoint: string, watchdo
   const perRound = Math.max(1, Math.round(total / PLAN.rounds));
   progress(`latency ${size.label}: ${perRound * PLAN.rounds} cycles per variant and event shape, ${PLAN.rounds} rounds`);
   const envs = await startEnvironments({ collectorEndpoint });
+  const empty = await startEmptyNode();
   const bare = await startBareServer();
   const minimal = await startMinimalExtension();
   const clients = envs.map((env) => new RuntimeClient(env.runtimePort));
+  const samplers: MemorySampler[] = [];
   try {
     await sleep(IDLE_SETTLE_MS);
-    const measured = new Map<string, { pid: number; idle: number }>([
-      ['bare node:http server', { pid: bare.pid, idle: await idleRss(bare.pid) }],
-      ['smallest Node extension', { pid: minimal.pid, idle: await idleRss(minimal.pid) }],
-    ]);
+    const measured = new Map<string, { pid: number; idle: Footprint; sampler: MemorySampler | undefined }>();
+    // Only the extensions are sampled during the run (the yardsticks do nothing): reading
+    // smaps_rollup costs the benchmark process time that would land on the cycles it times.
+    const watch = async (name: string, pid: number, sampled: boolean) => {
+      const idle = await idleFootprint(pid);
+      const sampler = sampled ? new MemorySampler(pid) : undefined;
+      if (sampler) samplers.push(sampler);
+      measured.set(name, { pid, idle, sampler });
+    };
+    await watch(EMPTY_NODE, empty.pid, false);
+    await watch('bare node:http server', bare.pid, false);
+    await watch('smallest Node extension', minimal.pid, false);
     for (const env of envs) {
-      if (env.extensionPid !== undefined) measured.set(env.variant, { pid: env.extensionPid, idle: await idleRss(env.extensionPid) });
+      if (env.extensionPid !== undefined) await watch(env.variant, env.extensionPid, true);
     }
 
     const payloads = SHAPES.map((shape) => buildPayload(shape, size));
@@ -147,8 +159,9 @@ async function measureSize(size: PayloadSize, collectorEndpoint: string, watchdo
       }
     }
 
-    const memory: MemoryRow[] = [...measured].map(([process, { pid, idle }]) => ({
-      size, process, idleRss: idle, peakRss: peakRss(pid), rssAfter: readMemory(pid)?.rss ?? NaN,
+    const memory: MemoryRow[] = [...measured].map(([process, { pid, idle, sampler }]) => ({
+      size, process, idleRss: idle.rss, idleAnon: idle.anon, idleFile: idle.file,
+      peakRss: readMemory(pid)?.hwm ?? NaN, peakAnon: sampler?.stop().anon ?? readFootprint(pid)?.anon ?? NaN, rssAfter: readMemory(pid)?.rss ?? NaN,
     }));
     const latency: LatencyRow[] = payloads.flatMap((payload) => VARIANTS.map((variant) => ({
       size, shape: payload.shape, eventBytes: payload.event.length, responseBytes: payload.response.length, variant,
@@ -157,8 +170,10 @@ async function measureSize(size: PayloadSize, collectorEndpoint: string, watchdo
     })));
     return { latency, memory };
   } finally {
+    for (const s of samplers) s.stop();
     for (const c of clients) c.close();
     await closeAll(envs);
+    await empty.close();
     await bare.close();
     await minimal.close();
   }

@@ -6,6 +6,7 @@
 
 import { PAYLOAD_SIZES, SHAPE_LABELS, type Shape } from './payloads.ts';
 import { addedLatency, ms, type Results } from './report.ts';
+import { median } from './stats.ts';
 import { VARIANT_LABELS, type VariantName } from './variants.ts';
 
 const WIDTH = 900;
@@ -58,8 +59,8 @@ export function renderChart(results: Results): string {
   out.push(`<text x="${(PLOT.left + PLOT.right) / 2}" y="${PLOT.bottom + 38}" text-anchor="middle">payload size (event and response)</text>`);
   out.push(`<text transform="translate(18 ${(PLOT.top + PLOT.bottom) / 2}) rotate(-90)" text-anchor="middle">added latency, ms (p50)</text>`);
 
-  // Targets for tracing on: 3× the floor at the smallest size, 1.5× at the largest.
-  for (const [size, factor] of [[PAYLOAD_SIZES[0]!, 3], [PAYLOAD_SIZES[PAYLOAD_SIZES.length - 1]!, 1.5]] as const) {
+  // Targets for tracing on: 3× the floor at the smallest size, 2× at the largest.
+  for (const [size, factor] of [[PAYLOAD_SIZES[0]!, 3], [PAYLOAD_SIZES[PAYLOAD_SIZES.length - 1]!, 2]] as const) {
     const limit = factor * addedLatency(results, size, 'json', 'floor').p50;
     if (!(limit > 0)) continue;
     const xx = x(size.bytes);
@@ -109,7 +110,7 @@ export function renderChart(results: Results): string {
   out.push(`<line x1="${lx}" x2="${lx + 26}" y1="${ly}" y2="${ly}" stroke="#2ca02c" stroke-width="3"/>`);
   out.push(`<text x="${lx + 32}" y="${ly}" dy="4">target for tracing on:</text>`);
   out.push(`<text x="${lx + 32}" y="${ly + 15}" dy="4">3× floor at ${PAYLOAD_SIZES[0]!.label},</text>`);
-  out.push(`<text x="${lx + 32}" y="${ly + 30}" dy="4">1.5× floor at ${PAYLOAD_SIZES[PAYLOAD_SIZES.length - 1]!.label}</text>`);
+  out.push(`<text x="${lx + 32}" y="${ly + 30}" dy="4">2× floor at ${PAYLOAD_SIZES[PAYLOAD_SIZES.length - 1]!.label}</text>`);
   const notes = ['floor: a socat TCP relay,', 'the cost of one more hop;', 'labels: p50 of plain JSON'];
   notes.forEach((line, i) => out.push(`<text x="${lx}" y="${ly + 66 + i * 14}" fill="#555" font-size="11">${esc(line)}</text>`));
   out.push('</svg>');
@@ -122,4 +123,54 @@ function trim(v: number): string {
 
 function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * The memory chart (test/bench/memory.svg): for each process, its idle RSS split into anonymous
+ * and file-backed pages, and its peak RSS over the largest payload's run, on one linear MiB axis.
+ */
+export function renderMemoryChart(results: Results): string {
+  const large = PAYLOAD_SIZES[PAYLOAD_SIZES.length - 1]!;
+  const processes = [...new Set(results.memory.map((r) => r.process))];
+  const rows = processes.map((process) => {
+    const mine = results.memory.filter((r) => r.process === process);
+    const at = mine.find((r) => r.size.label === large.label);
+    const med = (f: (r: (typeof mine)[number]) => number) => median(mine.map(f));
+    return { process, anon: med((r) => r.idleAnon), file: med((r) => r.idleFile), peak: at?.peakRss ?? NaN, peakAnon: at?.peakAnon ?? NaN };
+  });
+  const MiB = 1024 * 1024;
+  const max = Math.max(...rows.map((r) => Math.max(r.peak, r.anon + r.file))) / MiB;
+  const top = Math.ceil(max / 20) * 20;
+  const left = 200;
+  const right = 760;
+  const rowHeight = 46;
+  const height = 90 + rows.length * rowHeight + 40;
+  const x = (mib: number) => left + (mib / top) * (right - left);
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(`<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
+  out.push(`<text x="${left}" y="24" font-size="15" font-weight="bold">Resident memory: idle (anonymous + file-backed) and peak over ${esc(large.label)} invocations</text>`);
+  out.push(`<text x="${left}" y="40" fill="#555">${esc(`${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.date.toISOString().slice(0, 10)}; MiB`)}</text>`);
+  const axisY = 70 + rows.length * rowHeight;
+  for (let v = 0; v <= top; v += 20) {
+    out.push(`<line x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="56" y2="${axisY}" stroke="#eee"/>`);
+    out.push(`<text x="${x(v).toFixed(1)}" y="${axisY + 16}" text-anchor="middle" fill="#333">${v}</text>`);
+  }
+  rows.forEach((r, i) => {
+    const y = 64 + i * rowHeight;
+    out.push(`<text x="${left - 8}" y="${y + 14}" text-anchor="end">${esc(VARIANT_LABELS[r.process as VariantName] ?? r.process)}</text>`);
+    out.push(`<rect x="${left}" y="${y}" width="${(x(r.anon / MiB) - left).toFixed(1)}" height="16" fill="#d95f02"/>`);
+    out.push(`<rect x="${x(r.anon / MiB).toFixed(1)}" y="${y}" width="${(x((r.anon + r.file) / MiB) - x(r.anon / MiB)).toFixed(1)}" height="16" fill="#fdd0a2"/>`);
+    if (Number.isFinite(r.peak)) {
+      out.push(`<rect x="${left}" y="${y + 19}" width="${(x(r.peak / MiB) - left).toFixed(1)}" height="10" fill="#7f7f7f"/>`);
+      out.push(`<text x="${(x(r.peak / MiB) + 6).toFixed(1)}" y="${y + 28}" fill="#333" font-size="11">peak ${(r.peak / MiB).toFixed(1)} (anon ${(r.peakAnon / MiB).toFixed(1)})</text>`);
+    }
+    out.push(`<text x="${(x((r.anon + r.file) / MiB) + 6).toFixed(1)}" y="${y + 13}" fill="#333" font-size="11">idle ${((r.anon + r.file) / MiB).toFixed(1)}</text>`);
+  });
+  const ly = axisY + 30;
+  out.push(`<rect x="${left}" y="${ly - 9}" width="12" height="10" fill="#d95f02"/><text x="${left + 16}" y="${ly}">idle anonymous</text>`);
+  out.push(`<rect x="${left + 130}" y="${ly - 9}" width="12" height="10" fill="#fdd0a2"/><text x="${left + 146}" y="${ly}">idle file-backed</text>`);
+  out.push(`<rect x="${left + 260}" y="${ly - 9}" width="12" height="10" fill="#7f7f7f"/><text x="${left + 276}" y="${ly}">peak RSS (VmHWM), ${esc(large.label)} run</text>`);
+  out.push('</svg>');
+  return out.join('\n') + '\n';
 }

@@ -83,6 +83,45 @@ export function readMemory(pid: number): MemoryFigures | undefined {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/** Resident memory split as the kernel counts it (/proc/<pid>/smaps_rollup, /proc/<pid>/status), bytes. */
+export interface FootprintFigures {
+  readonly rss: number;
+  /** Anonymous pages: the heap, V8's spaces, buffers; what the process itself allocated. */
+  readonly anon: number;
+  /** File-backed pages: mostly the Node binary's text, shared with any other node on the box. */
+  readonly file: number;
+  /** VmHWM. */
+  readonly hwm: number;
+}
+
+export function readFootprint(pid: number): FootprintFigures | undefined {
+  let rollup: string;
+  let status: string;
+  try {
+    rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = (text: string, field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : NaN;
+  };
+  const rss = kb(rollup, 'Rss');
+  const anon = kb(rollup, 'Anonymous');
+  return { rss, anon, file: rss - anon, hwm: kb(status, 'VmHWM') };
+}
+
+/** Anonymous RSS alone (smaps_rollup), for sampling. */
+export function readAnonymous(pid: number): number | undefined {
+  try {
+    const m = /^Anonymous:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The node process behind a launcher. The shipped launcher is `sh` that `exec`s
  * node (same pid), but a launcher that forks would leave node as its child:

@@ -54,7 +54,7 @@ export interface EnvironmentOptions {
    * Start the extension's node directly (not through the launcher) with these
    * flags and this bundle: for profiling (`--cpu-prof`) or an unminified twin.
    */
-  readonly direct?: { readonly nodeArgs: readonly string[]; readonly bundle: string };
+  readonly direct?: { readonly nodeArgs: readonly string[]; readonly bundle: string; readonly env?: Readonly<Record<string, string>> };
 }
 
 export async function startEnvironment(variant: VariantName, options: EnvironmentOptions): Promise<Environment> {
@@ -74,7 +74,7 @@ export async function startEnvironment(variant: VariantName, options: Environmen
     case 'proxy-on': {
       const port = await freePort();
       const tracing = variant === 'proxy-on' ? { endpoint: options.collectorEndpoint } : undefined;
-      const env = extensionEnv(upstream.address, port, tracing, options.managedInstances ?? false);
+      const env = { ...extensionEnv(upstream.address, port, tracing, options.managedInstances ?? false), ...options.direct?.env };
       const child = options.direct
         ? spawnChild(variant, LAYER_NODE, [...options.direct.nodeArgs, options.direct.bundle, '--extension-name', 'lambda-trace-proxy'], env)
         : spawnChild(variant, LAUNCHER, [], env);

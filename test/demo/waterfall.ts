@@ -15,6 +15,8 @@ const KEY_ATTRIBUTES = [
   'lambda_trace_proxy.out_of_memory.evidence', 'lambda_trace_proxy.init.duration_ms',
 ];
 
+const ADDED_PREFIX = 'lambda_trace_proxy.added.';
+
 export function renderWaterfall(spans: readonly ReceivedSpan[]): string {
   const byTrace = new Map<string, ReceivedSpan[]>();
   for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
@@ -38,6 +40,10 @@ export function renderWaterfall(spans: readonly ReceivedSpan[]): string {
       const name = `${'  '.repeat(depth)}${span.name} [${span.kind}]`.padEnd(38);
       const attrs = KEY_ATTRIBUTES.filter((k) => span.attributes[k] !== undefined).map((k) => `${k}=${String(span.attributes[k])}`).join(' ');
       lines.push(`  ${name} ${paint(span.status.code === 'ERROR' ? '31' : '36', bar.padEnd(BAR_WIDTH))} ${ms} ms ${status} ${paint('2', attrs)}`);
+      // What the extension itself added to this invocation (lambda_trace_proxy.added.*: next_ms, result_ms, …).
+      const added = Object.keys(span.attributes).filter((k) => k.startsWith(ADDED_PREFIX) && k.endsWith('_ms')).sort()
+        .map((k) => `${k.slice(ADDED_PREFIX.length).replace(/_ms$/, '')} ${Number(span.attributes[k]).toFixed(3)} ms`);
+      if (added.length > 0) lines.push(`  ${'  '.repeat(depth + 1)}${paint('2', `↳ added by the extension: ${added.join(', ')}`)}`);
       for (const event of span.events) {
         lines.push(`  ${'  '.repeat(depth + 1)}${paint('33', `↳ ${event.name}: ${String(event.attributes['exception.type'] ?? '')} ${String(event.attributes['exception.message'] ?? '')}`)}`);
       }

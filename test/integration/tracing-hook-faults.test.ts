@@ -18,7 +18,7 @@ import { parseTracingSettings } from '../../src/settings/tracing-settings.ts';
 import { createLogger } from '../../src/log.ts';
 import { next, raw, respond } from './harness.ts';
 
-const HOOKS = ['onNextRequest', 'onInvocationEvent', 'postBytesToKeep', 'answerBytesToKeep', 'onInvocationResult'] as const;
+const HOOKS = ['onNextRequest', 'onInvocationEvent', 'onEventForwarded', 'bodyReader', 'answerBytesToKeep', 'onInvocationResult'] as const;
 type Hook = typeof HOOKS[number];
 
 let layer: TempLayer;
@@ -95,7 +95,8 @@ test('a bug in the proxy\'s own handling of a call answers that call 502 and rel
     const throwing: InvocationObserver = {
       onNextRequest() { if (broken) throw new Error('injected bug'); },
       onInvocationEvent: () => undefined,
-      postBytesToKeep: () => 0,
+      onEventForwarded() {},
+      bodyReader: () => undefined,
       answerBytesToKeep: () => 0,
       onInvocationResult() {},
       onInitError() {},
@@ -125,7 +126,8 @@ test('a traced event that cannot be sent as tracing changed it reaches the runti
       onNextRequest() {},
       // A rewrite the proxy cannot write (a piece that is not bytes): a tracing bug.
       onInvocationEvent: () => ({ body: ['not a buffer' as unknown as Buffer] }),
-      postBytesToKeep: () => 0,
+      onEventForwarded() {},
+      bodyReader: () => undefined,
       answerBytesToKeep: () => 0,
       onInvocationResult() {},
       onInitError() {},

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  ErrorBodyReader,
   MAX_ERROR_BODY_BYTES,
   decodeErrorBodyTrailer,
   parseErrorBody,
@@ -172,5 +173,22 @@ describe('error trailers of a streamed response', () => {
 
   it('keeps the type trailer when the body trailer is garbage', () => {
     assert.deepEqual(parseStreamErrorTrailers('Runtime.StreamError', '%%%'), { type: 'Runtime.StreamError' });
+  });
+});
+
+describe('error bodies read as they pass', () => {
+  it('parses a body pushed in pieces', () => {
+    const reader = new ErrorBodyReader();
+    const bytes = body({ errorType: 'Boom', errorMessage: 'went off' });
+    reader.push(bytes.subarray(0, 7));
+    reader.push(bytes.subarray(7));
+    assert.deepEqual(reader.parse(undefined), { type: 'Boom', message: 'went off' });
+  });
+
+  it('lets a body go once it is longer than is parsed, and falls back to the header', () => {
+    const reader = new ErrorBodyReader();
+    reader.push(body({ errorType: 'Big', errorMessage: 'x'.repeat(MAX_ERROR_BODY_BYTES) }));
+    assert.equal(reader.done, true);
+    assert.deepEqual(reader.parse('Runtime.UserException'), { type: 'Runtime.UserException' });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { STREAMING_HTTP_CONTENT_TYPE, readStatusCode } from '../../src/tracing/http-response.ts';
+import { STREAMING_HTTP_CONTENT_TYPE, StatusCodeReader, readStatusCode } from '../../src/tracing/http-response.ts';
 
 const DELIMITER = '\u0000'.repeat(8);
 
@@ -131,5 +131,33 @@ describe('statusCode of a streamed HTTP response', () => {
 
   it('has no status when the prelude names none (the caller gets 200)', () => {
     assert.equal(status(`{"headers":{}}${DELIMITER}body`, STREAMING_HTTP_CONTENT_TYPE), undefined);
+  });
+});
+
+describe('statusCode read as the response passes', () => {
+  it('is done at the prelude delimiter, so the streamed body is never read', () => {
+    const reader = new StatusCodeReader();
+    reader.push(Buffer.from('{"statusCode":206}\u0000\u0000\u0000'));
+    assert.equal(reader.done, false);
+    reader.push(Buffer.from('\u0000\u0000\u0000\u0000\u0000{not json at all'));
+    assert.equal(reader.done, true);
+    reader.push(Buffer.from('more body'));
+    assert.equal(reader.statusCode(STREAMING_HTTP_CONTENT_TYPE), 206);
+  });
+
+  it('is done at the first byte that rules a status out', () => {
+    const reader = new StatusCodeReader();
+    reader.push(Buffer.from('["a bare array'));
+    assert.equal(reader.done, true);
+    assert.equal(reader.statusCode(), undefined);
+  });
+
+  it('reads a status written before a 6 MB body pushed in 64 KB chunks', () => {
+    const reader = new StatusCodeReader();
+    reader.push(Buffer.from('{"statusCode":200,"body":"'));
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    for (let i = 0; i < 96; i++) reader.push(chunk);
+    reader.push(Buffer.from('"}'));
+    assert.equal(reader.statusCode(), 200);
   });
 });

@@ -21,12 +21,12 @@ function setUp() {
     onFirstEvent: () => { firstEvents++; },
   });
   const start = (requestId: string, body = '{}') => tracker.onInvocationEvent({
-    requestId, body: Buffer.from(body), receivedAt: performance.now(),
+    requestId, body: Buffer.from(body), totalBytes: Buffer.byteLength(body), receivedAt: performance.now(),
     headers: { 'lambda-runtime-invoked-function-arn': 'arn:aws:lambda:us-east-1:123456789012:function:fn:live' },
   });
   const end = (requestId: string, extra: Partial<InvocationResult> = {}) => tracker.onInvocationResult({
-    requestId, kind: 'response', upstreamStatus: 202, upstreamBody: undefined, requestHeaders: [], body: undefined,
-    bodyBytes: 0, trailers: [], failure: undefined, ...extra,
+    requestId, kind: 'response', upstreamStatus: 202, upstreamBody: undefined, requestHeaders: [],
+    bodyBytes: 0, addedMs: undefined, trailers: [], failure: undefined, ...extra,
   });
   const spans = () => exporter.getFinishedSpans().filter((s) => s.name === 'fn' || s.attributes['faas.invocation.id']);
   return { tracker, start, end, spans, firstEvents: () => firstEvents, exporter };
@@ -105,7 +105,8 @@ test('a streamed response that failed midway is an error from its trailers', () 
 
 test('a failed init is an error span of its own', () => {
   const { tracker, exporter } = setUp();
-  tracker.onInitError(['Lambda-Runtime-Function-Error-Type', 'Runtime.HandlerNotFound'], Buffer.from('{"errorMessage":"index.nope is undefined","errorType":"Runtime.HandlerNotFound"}'));
+  tracker.bodyReader(undefined, 'init-error')?.push(Buffer.from('{"errorMessage":"index.nope is undefined","errorType":"Runtime.HandlerNotFound"}'));
+  tracker.onInitError(['Lambda-Runtime-Function-Error-Type', 'Runtime.HandlerNotFound']);
   const init = exporter.getFinishedSpans().find((s) => s.name === 'fn init');
   assert.equal(init?.status.code, SpanStatusCode.ERROR);
   assert.equal(init?.attributes['error.type'], 'Runtime.HandlerNotFound');

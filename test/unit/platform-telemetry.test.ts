@@ -142,9 +142,9 @@ function setUp(live = true) {
     platform,
   });
   platform.setObserver(tracker);
-  const start = (requestId: string) => tracker.onInvocationEvent({ requestId, body: Buffer.from('{}'), receivedAt: performance.now(), headers: { 'lambda-runtime-trace-id': XRAY } });
+  const start = (requestId: string) => tracker.onInvocationEvent({ requestId, body: Buffer.from('{}'), totalBytes: 2, receivedAt: performance.now(), headers: { 'lambda-runtime-trace-id': XRAY } });
   const end = (requestId: string) => tracker.onInvocationResult({
-    requestId, kind: 'response', upstreamStatus: 202, upstreamBody: undefined, requestHeaders: [], body: undefined, bodyBytes: 0, trailers: [], failure: undefined,
+    requestId, kind: 'response', upstreamStatus: 202, upstreamBody: undefined, requestHeaders: [], bodyBytes: 0, addedMs: undefined, trailers: [], failure: undefined,
   });
   const spans = () => exporter.getFinishedSpans().filter((s) => s.attributes['faas.invocation.id'] !== undefined);
   return { tracker, platform, start, end, spans, exporter };
@@ -249,7 +249,7 @@ describe('init phases on the cold start', () => {
       { type: 'platform.restoreRuntimeDone', at: t0 + 620, record: { status: 'success' } },
       { type: 'platform.restoreReport', at: t0 + 620, record: { status: 'success', metrics: { durationMs: 120.25 } } },
     )));
-    tracker.onInvocationEvent({ requestId: 'a', body: Buffer.from('{}'), receivedAt: performance.now(), headers: {} });
+    tracker.onInvocationEvent({ requestId: 'a', body: Buffer.from('{}'), totalBytes: 2, receivedAt: performance.now(), headers: {} });
     platform.ingest(parseTelemetryBatch(batch(runtimeDone('a', 'success'))));
     const spans = exporter.getFinishedSpans();
     const init = spans.find((s) => s.name === 'fn init')!;

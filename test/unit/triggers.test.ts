@@ -191,9 +191,18 @@ const EXPECTED: Record<string, Expected> = {
   'dynamodb.json': {
     source: 'dynamodb',
     spanKind: SpanKind.CONSUMER,
-    spanName: FUNCTION_NAME,
+    spanName: 'ledger process',
     // INSERT and MODIFY in one batch: no single document operation.
-    attributes: { 'faas.trigger': 'datasource', 'faas.document.collection': 'ledger', 'cloud.region': 'us-east-1' },
+    attributes: {
+      'faas.trigger': 'datasource',
+      'faas.document.collection': 'ledger',
+      'messaging.system': 'aws_dynamodb_streams',
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.destination.name': 'ledger',
+      'messaging.batch.message_count': 2,
+      'cloud.region': 'us-east-1',
+    },
   },
   'kinesis.json': {
     source: 'kinesis',
@@ -390,6 +399,25 @@ describe('record batches', () => {
   it('reads keys written with escapes', () => {
     const escaped = fixtureBytes('sqs.json').toString('utf8').replaceAll('"eventSourceARN"', '"eventSource\\u0041RN"');
     assert.equal(classify(escaped).spanName, 'ledger-entries process');
+  });
+
+  it('names Kinesis and DynamoDB batches from two sources multiple_sources process', () => {
+    for (const [file, otherArn] of [
+      ['kinesis.json', 'arn:aws:kinesis:us-east-1:123456789012:stream/other'],
+      ['dynamodb.json', 'arn:aws:dynamodb:us-east-1:123456789012:table/other/stream/2025-06-01T08:30:12.345'],
+    ] as const) {
+      const [one, two] = fixtureJson(file).Records as Record<string, unknown>[];
+      const trigger = classify({ Records: [one, { ...two, eventSourceARN: otherArn }] });
+      assert.equal(trigger.spanName, 'multiple_sources process', file);
+      assert.equal(trigger.attributes['messaging.destination.name'], undefined, file);
+    }
+  });
+
+  it('sets the message id of a single DynamoDB stream record', () => {
+    const [one] = fixtureJson('dynamodb.json').Records as Record<string, unknown>[];
+    const trigger = classify({ Records: [one] });
+    assert.equal(trigger.attributes['messaging.message.id'], one?.eventID);
+    assert.equal(trigger.attributes['messaging.batch.message_count'], 1);
   });
 
   it('sets the document operation when every DynamoDB record agrees', () => {

