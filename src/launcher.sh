@@ -12,16 +12,19 @@
 unset NODE_OPTIONS NODE_PATH NODE_EXTRA_CA_CERTS_DISABLED NODE_COMPILE_CACHE NODE_COMPILE_CACHE_PORTABLE NODE_V8_COVERAGE
 
 # V8 settings for an extension's life (its memory is taken from the function's;
-# test/bench/footprint.ts measured each, BENCHMARKS.md "Memory"):
+# measured side by side with test/bench/footprint.ts, BENCHMARKS.md "Memory"):
 #   --max-semi-space-size=1  a 1 MiB young generation: short-lived garbage is
 #                            collected sooner instead of growing the heap;
-#   --single-threaded        no V8 worker threads: the extension's work is small;
+#   --single-threaded        no V8 worker threads: the extension's work is small
+#                            (peak over 6 MB invocations 2 MiB lower);
 #   --expose-gc              lets the proxy collect the young generation after each
 #                            MiB relayed (runtime-api-proxy.ts #relayed): 6 MB bodies
-#                            otherwise kept 40-70 MiB of spent buffers resident;
-#   --no-opt                 no optimizing compiler: its code pages (4-5 MiB
-#                            resident once touched) cost more than it saves here.
-V8_FLAGS="--max-semi-space-size=1 --single-threaded --expose-gc --no-opt"
+#                            otherwise kept 40-70 MiB of spent buffers resident.
+# Tried and left out: --no-opt (4-5 MiB fewer code pages, but no optimizing
+# compiler for the hot path), --lite-mode (2 MiB less idle, slower at 1 KB),
+# --max-old-space-size (no gain once the young generation is collected, and an
+# out-of-memory kill would cost the invocation).
+V8_FLAGS="--max-semi-space-size=1 --single-threaded --expose-gc"
 
 here=${0%/*}
 name=${0##*/}

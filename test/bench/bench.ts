@@ -114,17 +114,24 @@ async function measureSize(size: PayloadSize, collectorEndpoint: string, watchdo
   const bare = await startBareServer();
   const minimal = await startMinimalExtension();
   const clients = envs.map((env) => new RuntimeClient(env.runtimePort));
-  const samplers: MemorySampler[] = [];
+  let samplers: MemorySampler[] = [];
   try {
     await sleep(IDLE_SETTLE_MS);
-    const measured = new Map<string, { pid: number; idle: Footprint; sampler: MemorySampler | undefined }>();
-    // Only the extensions are sampled during the run (the yardsticks do nothing): reading
-    // smaps_rollup costs the benchmark process time that would land on the cycles it times.
+    const measured = new Map<string, { pid: number; idle: Footprint; sampled: boolean; peakAnon: number }>();
+    // Reading smaps_rollup every 10 ms costs the benchmark process (runtime and Lambda of every
+    // variant) time that would land on the cycles it times: the extensions' anonymous memory is
+    // sampled during the untimed passes only (the warm-up, and as many cycles again after the
+    // timed rounds); the yardsticks do nothing and are read once.
     const watch = async (name: string, pid: number, sampled: boolean) => {
-      const idle = await idleFootprint(pid);
-      const sampler = sampled ? new MemorySampler(pid) : undefined;
-      if (sampler) samplers.push(sampler);
-      measured.set(name, { pid, idle, sampler });
+      measured.set(name, { pid, idle: await idleFootprint(pid), sampled, peakAnon: 0 });
+    };
+    const startSampling = () => {
+      samplers = [...measured.values()].filter((m) => m.sampled).map((m) => new MemorySampler(m.pid));
+    };
+    const stopSampling = () => {
+      const sampledPids = [...measured.values()].filter((m) => m.sampled);
+      samplers.forEach((sampler, i) => { const m = sampledPids[i]!; m.peakAnon = Math.max(m.peakAnon, sampler.stop().anon); });
+      samplers = [];
     };
     await watch(EMPTY_NODE, empty.pid, false);
     await watch('bare node:http server', bare.pid, false);
@@ -134,12 +141,17 @@ async function measureSize(size: PayloadSize, collectorEndpoint: string, watchdo
     }
 
     const payloads = SHAPES.map((shape) => buildPayload(shape, size));
-    for (const [i, env] of envs.entries()) {
-      for (const payload of payloads) {
-        for (let k = 0; k < PLAN.warmup[size.label]!; k++) await runCycle(env, clients[i]!, payload.event, payload.response);
+    const untimedPass = async () => {
+      startSampling();
+      for (const [i, env] of envs.entries()) {
+        for (const payload of payloads) {
+          for (let k = 0; k < PLAN.warmup[size.label]!; k++) await runCycle(env, clients[i]!, payload.event, payload.response);
+        }
+        watchdog.progress();
       }
-      watchdog.progress();
-    }
+      stopSampling();
+    };
+    await untimedPass();
 
     const cycles = new Map<string, Samples>();
     const exports = new Map<string, Samples>();
@@ -159,9 +171,11 @@ async function measureSize(size: PayloadSize, collectorEndpoint: string, watchdo
       }
     }
 
-    const memory: MemoryRow[] = [...measured].map(([process, { pid, idle, sampler }]) => ({
+    await untimedPass();
+
+    const memory: MemoryRow[] = [...measured].map(([process, { pid, idle, sampled, peakAnon }]) => ({
       size, process, idleRss: idle.rss, idleAnon: idle.anon, idleFile: idle.file,
-      peakRss: readMemory(pid)?.hwm ?? NaN, peakAnon: sampler?.stop().anon ?? readFootprint(pid)?.anon ?? NaN, rssAfter: readMemory(pid)?.rss ?? NaN,
+      peakRss: readMemory(pid)?.hwm ?? NaN, peakAnon: sampled ? peakAnon : readFootprint(pid)?.anon ?? NaN, rssAfter: readMemory(pid)?.rss ?? NaN,
     }));
     const latency: LatencyRow[] = payloads.flatMap((payload) => VARIANTS.map((variant) => ({
       size, shape: payload.shape, eventBytes: payload.event.length, responseBytes: payload.response.length, variant,

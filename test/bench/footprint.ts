@@ -28,6 +28,9 @@ const { values: args } = parseArgs({
     'rounds': { type: 'string', default: '4' },
     'size': { type: 'string', default: '6 MB' },
     'variant': { type: 'string', multiple: true, default: ['on|on', 'off|off'] },
+    // Reading smaps_rollup every 10 ms costs this process (the runtime and Lambda of every variant)
+    // time that lands on the cycles: leave it off when comparing latency.
+    'no-sample': { type: 'boolean', default: false },
   },
 });
 
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
     const clients = envs.map((env) => new RuntimeClient(env.runtimePort));
     const payloads = SHAPES.map((shape) => buildPayload(shape, size));
     const cycles = envs.map(() => payloads.map(() => new Samples()));
-    const samplers = envs.map((env) => env.extensionPid === undefined ? undefined : new MemorySampler(env.extensionPid));
+    const samplers = envs.map((env) => env.extensionPid === undefined || args['no-sample'] ? undefined : new MemorySampler(env.extensionPid));
     const rounds = Number(args.rounds);
     const perRound = Math.max(1, Math.round(Number(args.cycles) / rounds));
     for (let round = 0; round < rounds; round++) {
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
         lines.push(`| ${v.label} | - | - | - | - | - | - | - | ${cells} |`);
         continue;
       }
-      const peak = samplers[i]!.stop();
+      const peak = samplers[i]?.stop() ?? { anon: NaN };
       const after = readFootprint(pid)!;
       const before = idle[i]!;
       lines.push(`| ${v.label} | ${mib(before.rss)} | ${mib(before.anon)} | ${mib(before.file)} | ${mib(after.hwm)} | ${mib(peak.anon)} | ${mib(after.hwm - before.rss)} | ${mib(after.anon)} / ${mib(after.file)} | ${cells} |`);
