@@ -11,21 +11,6 @@
 # The function's Node settings belong to the function's runtime, not to us.
 unset NODE_OPTIONS NODE_PATH NODE_EXTRA_CA_CERTS_DISABLED NODE_COMPILE_CACHE NODE_COMPILE_CACHE_PORTABLE NODE_V8_COVERAGE
 
-# V8 settings for an extension's life (its memory is taken from the function's;
-# measured side by side with test/bench/footprint.ts, BENCHMARKS.md "Memory"):
-#   --max-semi-space-size=1  a 1 MiB young generation: short-lived garbage is
-#                            collected sooner instead of growing the heap;
-#   --single-threaded        no V8 worker threads: the extension's work is small
-#                            (peak over 6 MB invocations 2 MiB lower);
-#   --expose-gc              lets the proxy collect the young generation after each
-#                            MiB relayed (runtime-api-proxy.ts #relayed): 6 MB bodies
-#                            otherwise kept 40-70 MiB of spent buffers resident.
-# Tried and left out: --no-opt (4-5 MiB fewer code pages, but no optimizing
-# compiler for the hot path), --lite-mode (2 MiB less idle, slower at 1 KB),
-# --max-old-space-size (no gain once the young generation is collected, and an
-# out-of-memory kill would cost the invocation).
-V8_FLAGS="--max-semi-space-size=1 --single-threaded --expose-gc"
-
 here=${0%/*}
 name=${0##*/}
 root="$here/../lambda-trace-proxy"
@@ -36,7 +21,7 @@ bundle="$root/extension.cjs"
 # register, 1.5-5 ms to ready (test/layer/measure-startup.ts), for a build
 # that would need qemu to make the arm64 one.
 if [ -x "$root/bin/node" ]; then
-  exec "$root/bin/node" $V8_FLAGS "$bundle" --extension-name "$name" "$@"
+  exec "$root/bin/node" "$bundle" --extension-name "$name" "$@"
 fi
 
 # Oldest Node the bundle supports: package.json "engines" (test/layer checks they agree).
@@ -63,7 +48,7 @@ fi
 # bundle still speaks HTTP: it registers and reports the init error, so the
 # function's Init fails with the reason instead of a crash.
 # argv: [node, bundle, --extension-name, name, ...] as if the bundle were run directly.
-exec "$node" $V8_FLAGS -e '
+exec "$node" -e '
 var min = "'"$MIN_NODE"'".split("."), have = process.versions.node.split(".");
 if (+have[0] > +min[0] || (+have[0] === +min[0] && +have[1] >= +min[1])) {
   require(require("path").resolve(process.argv[1]));

@@ -12,6 +12,7 @@ import { ConfigError, ListenError, describeError } from './errors.ts';
 import { ExtensionsApiClient } from './lifecycle/extensions-api.ts';
 import { createLogger, parseLogLevel, type Logger } from './log.ts';
 import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
+import { youngGenerationCollector } from './proxy/young-generation.ts';
 import { guardObserver } from './proxy/invocation-observer.ts';
 import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
 import { RuntimeWatch } from './lifecycle/runtime-watch.ts';
@@ -67,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     } : undefined,
   });
-  const proxy = new RuntimeApiProxy(config.upstream, watch, log);
+  const proxy = new RuntimeApiProxy(config.upstream, watch, log, youngGenerationCollector());
   // The port is bound before the register request can leave (listen binds on
   // the next tick, the request waits for its connection), and the two overlap:
   // measured ~3.5 ms less to register than awaiting one after the other.

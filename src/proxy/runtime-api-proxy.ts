@@ -15,6 +15,7 @@ import { classifyRoute, type RuntimeRoute } from './routes.ts';
 import { forwardableHeaders, replaceHeaderValue } from './headers.ts';
 import { streamBody } from './stream-body.ts';
 import { RUNTIME_API_MAX_HEADER_BYTES, RUNTIME_API_MAX_HEADERS_COUNT } from './header-limits.ts';
+import type { CollectYoungGeneration } from './young-generation.ts';
 import { READ_MORE, READ_WHOLE, type BodyReader, type EventAnswer, type EventRewrite, type HandedOutEvent, type InvocationObserver, type RuntimeSignals } from './invocation-observer.ts';
 
 /** An event's announced Content-Length is trusted for one up-front allocation up to this size (Lambda's limit is 6 MB). */
@@ -62,13 +63,15 @@ export class RuntimeApiProxy {
   #observer: InvocationObserver | undefined;
   /** Body bytes relayed since the last young-generation collection we asked for. */
   #bytesSinceCollect = 0;
+  readonly #collectYoung: CollectYoungGeneration | undefined;
   /** Set while close() waits for the last exchange to finish. */
   #onIdle: (() => void) | undefined;
 
-  constructor(upstream: HostPort, signals: RuntimeSignals, log: Logger) {
+  constructor(upstream: HostPort, signals: RuntimeSignals, log: Logger, collectYoung?: CollectYoungGeneration) {
     this.#upstream = upstream;
     this.#signals = signals;
     this.#log = log;
+    this.#collectYoung = collectYoung;
     this.#agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' }) // Node's client sockets default to TCP_NODELAY;
     this.#agent.on('free', (socket: Socket) => this.#freedAt.set(socket, this.#freezePoint));
     this.#server = http.createServer({
@@ -467,16 +470,17 @@ export class RuntimeApiProxy {
    * Every chunk node:http hands us is a fresh buffer (the socket's read and the parser's copy of
    * the body), garbage as soon as it is written on. They die young, but the JavaScript objects that
    * hold them are small, so the young generation fills (and frees them) only after hundreds of MB:
-   * until then, 6 MB bodies kept 40-70 MiB resident (test/bench/footprint.ts). When the extension
-   * runs with `--expose-gc` (the launcher starts it so), every MiB relayed is followed by a
-   * young-generation collection (a 1 MiB semi-space: a fraction of a millisecond), so freed chunks
-   * are reused instead of new memory taken. Called per chunk: a counter and a compare.
+   * until then, 6 MB bodies kept 30-50 MiB resident (test/bench/footprint.ts). Given a collector
+   * (main.ts: young-generation.ts), every MiB relayed is followed by a young-generation collection,
+   * off the chunk's path, so freed chunks are reused instead of new memory taken. Called per chunk:
+   * a counter and a compare.
    */
   #relayed(bytes: number): void {
     this.#bytesSinceCollect += bytes;
-    if (this.#bytesSinceCollect < COLLECT_AFTER_BYTES || typeof globalThis.gc !== 'function') return;
+    const collect = this.#collectYoung;
+    if (this.#bytesSinceCollect < COLLECT_AFTER_BYTES || collect === undefined) return;
     this.#bytesSinceCollect = 0;
-    setImmediate(() => globalThis.gc?.({ type: 'minor' }));
+    setImmediate(collect);
   }
 
   #watchRuntimeConnection(res: http.ServerResponse, requestId: string): void {
