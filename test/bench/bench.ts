@@ -8,7 +8,7 @@
 // all of them alike.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,7 +19,7 @@ import { describeMachine } from './machine.ts';
 import { IDLE_SETTLE_MS, idleFootprint, MemorySampler, startBareServer, startEmptyNode, startMinimalExtension, type Footprint } from './memory.ts';
 import { buildPayload, PAYLOAD_SIZES, SHAPES, streamChunks, type Payload, type PayloadSize } from './payloads.ts';
 import { freePort, killAllChildren, readFootprint, readMemory } from './processes.ts';
-import { EMPTY_NODE, renderReport, type ConcurrencyRow, type LatencyRow, type MemoryRow, type Plan, type Results, type StartupRow, type StreamRow } from './report.ts';
+import { EMPTY_NODE, keepOtherSections, renderReport, type ConcurrencyRow, type LatencyRow, type MemoryRow, type Plan, type Results, type StartupRow, type StreamRow } from './report.ts';
 import { renderChart, renderMemoryChart } from './chart.ts';
 import { RuntimeClient } from './runtime-client.ts';
 import { Samples } from './stats.ts';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     };
     const report = renderReport(results, path.relative(ROOT, CHART_SVG), path.relative(ROOT, MEMORY_SVG));
     process.stdout.write(`\n${report.terminal}\n`);
-    writeFileSync(BENCHMARKS_MD, report.markdown);
+    writeFileSync(BENCHMARKS_MD, keepOtherSections(existsSync(BENCHMARKS_MD) ? readFileSync(BENCHMARKS_MD, 'utf8') : '', report.markdown));
     writeFileSync(CHART_SVG, renderChart(results));
     writeFileSync(MEMORY_SVG, renderMemoryChart(results));
     progress(`wrote ${path.relative(ROOT, BENCHMARKS_MD)}, ${path.relative(ROOT, CHART_SVG)} and ${path.relative(ROOT, MEMORY_SVG)} in ${Math.round(results.durationS)} s`);
@@ -370,3 +370,4 @@ main().then(
     process.exit(1);
   },
 );
+

@@ -308,3 +308,14 @@ function mib(bytes: number): string {
   return Number.isFinite(bytes) ? (bytes / MIB).toFixed(1) : 'n/a';
 }
 
+/**
+ * BENCHMARKS.md also holds sections other commands write (`make soak`'s hour): a bench run replaces its own sections and keeps those,
+ * so that one command's figures never erase another's.
+ */
+export function keepOtherSections(previous: string, next: string): string {
+  const sections = (text: string) => text.split(/^(?=## )/m).slice(1);
+  const heading = (section: string) => section.slice(0, section.indexOf('\n')).trim();
+  const ours = new Set(sections(next).map(heading));
+  const kept = sections(previous).filter((section) => !ours.has(heading(section)));
+  return kept.length === 0 ? next : `${next.trimEnd()}\n\n${kept.map((s) => s.trimEnd()).join('\n\n')}\n`;
+}
