@@ -193,7 +193,7 @@ test('LRAP_FLUSH=shutdown keeps spans until SHUTDOWN and exports them all within
     assert.equal(receiver.spans.length, 0, 'nothing exported before SHUTDOWN');
     const report = await env.sandbox.shutdown();
     assert.equal(report.extensions[0]?.exitCode, 0);
-    assert.ok((report.extensions[0]?.exitedAfterMs ?? Infinity) < 2000);
+    assert.equal(report.extensions[0]?.killed, false, 'exited by itself before the SHUTDOWN deadline, not killed at it');
     const exported = receiver.spans.map((s) => s.attributes['faas.invocation.id']);
     for (const id of ids) assert.ok(exported.includes(id), `span of ${id} exported at shutdown`);
   } finally {
