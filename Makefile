@@ -22,7 +22,7 @@ SOURCES := $(shell find src -path src/cdk -prune -o -name '*.ts' -print) package
 export npm_config_nodedir := $(CURDIR)/node_modules/node-linux-$(ARCH)
 export PATH := $(dir $(NODE)):$(PATH)
 
-.PHONY: build deps typecheck test test-runtimes collector unit integration fuzz demo bench bench-flush soak e2e layer clean
+.PHONY: build deps typecheck test test-runtimes collector unit integration fuzz demo bench bench-flush soak e2e layer clean docs
 
 deps: node_modules/.deps-installed
 node_modules/.deps-installed: package.json package-lock.json
@@ -75,6 +75,11 @@ collector:
 
 typecheck: node_modules/.deps-installed
 	node_modules/.bin/tsc -p tsconfig.json
+
+# The README's settings, log codes, error types and attributes tables, from src/build/reference-tables.ts
+# (test/unit/reference-tables.test.ts fails when they differ).
+docs: node_modules/.deps-installed
+	$(NODE) src/build/reference-tables.ts --write README.md
 
 unit: node_modules/.deps-installed
 	$(NODE) --test --test-reporter=spec 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts'

@@ -17,20 +17,6 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
 }
 
-/** Reads `LRAP_LOG_LEVEL`, else `OTEL_LOG_LEVEL` (whose `verbose`/`all` mean debug). */
-export function parseLogLevel(raw: string | undefined): LogLevel | undefined {
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const value = raw.trim().toLowerCase();
-  switch (value) {
-    case 'debug': case 'verbose': case 'all': case 'trace': return 'debug';
-    case 'info': return 'info';
-    case 'warn': case 'warning': return 'warn';
-    case 'error': return 'error';
-    case 'none': case 'off': case 'silent': return 'none';
-    default: return undefined;
-  }
-}
-
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
   const threshold = RANK[level];
   const emit = (lvl: Exclude<LogLevel, 'none'>, msg: string, fields?: LogFields) => {
@@ -47,4 +33,31 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
     warn: (msg, f) => emit('warn', msg, f),
     error: (msg, f) => emit('error', msg, f),
   };
+}
+
+/** The OpenTelemetry API's logger shape (`diag`), declared here so this file loads nothing of the SDK. */
+export interface DiagnosticLogger {
+  error(message: string, ...args: unknown[]): void;
+  warn(message: string, ...args: unknown[]): void;
+  info(message: string, ...args: unknown[]): void;
+  debug(message: string, ...args: unknown[]): void;
+  verbose(message: string, ...args: unknown[]): void;
+}
+
+/** Long enough for any OpenTelemetry diagnostic sentence, short enough that no payload rides along. */
+const MAX_DIAGNOSTIC_CHARS = 500;
+
+/**
+ * Routes the OpenTelemetry libraries' own diagnostics (`diag.setLogger`) into
+ * our JSON lines, at their level (verbose is debug), code LRAP_OTEL_DIAGNOSTIC.
+ * Only the message is kept: the extra arguments are objects (errors, spans,
+ * responses) that may carry payloads or credentials.
+ */
+export function diagnosticLogger(log: Logger): DiagnosticLogger {
+  const emit = (level: Exclude<LogLevel, 'none'>) => (message: string) => {
+    if (!log.enabled(level)) return;
+    const text = String(message);
+    log[level](text.length > MAX_DIAGNOSTIC_CHARS ? `${text.slice(0, MAX_DIAGNOSTIC_CHARS)}…` : text, { code: 'LRAP_OTEL_DIAGNOSTIC' });
+  };
+  return { error: emit('error'), warn: emit('warn'), info: emit('info'), debug: emit('debug'), verbose: emit('debug') };
 }

@@ -7,10 +7,11 @@
 // before we call /event/next, so tracing is ready for the first invocation.
 
 import { performance } from 'node:perf_hooks';
-import { parseCoreConfig, parseExtensionsApi, type CoreConfig } from './settings/core-config.ts';
+import { parseCoreConfig, parseExtensionsApi, parseLogLevelSetting, type CoreConfig, type HostPort } from './settings/core-config.ts';
+import { logSettingProblems, SettingProblems } from './settings/env-values.ts';
 import { ConfigError, ListenError, describeError } from './errors.ts';
 import { ExtensionsApiClient } from './lifecycle/extensions-api.ts';
-import { createLogger, parseLogLevel, type Logger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
 import { youngGenerationCollector } from './proxy/young-generation.ts';
 import { guardObserver } from './proxy/invocation-observer.ts';
@@ -36,24 +37,30 @@ async function main(argv: readonly string[]): Promise<number> {
   // The launcher passes its own file name: Lambda requires it as Lambda-Extension-Name.
   const nameIndex = argv.indexOf('--extension-name');
   const extensionName = (nameIndex >= 0 ? argv[nameIndex + 1] : undefined) || DEFAULT_NAME;
+  // The one read of the environment: everything in it is parsed by src/settings/.
   const env = process.env;
-  let log = createLogger(parseLogLevel(env.LRAP_LOG_LEVEL ?? env.OTEL_LOG_LEVEL) ?? 'warn');
+  const logging = parseLogLevelSetting(env);
+  const log = createLogger(logging.level);
+  logSettingProblems(log, logging.problems);
 
+  let extensionsApi: HostPort;
   let client: ExtensionsApiClient;
   try {
-    client = new ExtensionsApiClient(parseExtensionsApi(env));
+    extensionsApi = parseExtensionsApi(env);
+    client = new ExtensionsApiClient(extensionsApi);
   } catch (err) {
     log.error(describeError(err), { code: 'LRAP_CONFIG_INVALID' });
     return 1; // Without the Extensions API there is no one to report to.
   }
 
   let config: CoreConfig;
+  const problems = new SettingProblems('LRAP_TRACING_CONFIG_INVALID');
   try {
-    config = parseCoreConfig(env, extensionName);
+    config = parseCoreConfig(env, extensionName, extensionsApi, problems);
   } catch (err) {
     return failInit(client, extensionName, err, log);
   }
-  log = createLogger(config.logLevel);
+  logSettingProblems(log, problems.list);
 
   let hooks: LifecycleHooks | undefined;
   // The lifecycle watches the runtime's calls from the first one on, tracing or not.
@@ -84,7 +91,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const registration = await registering;
   log.debug('registered', { code: 'LRAP_REGISTERED', msSinceStart: Math.round(performance.now()) });
 
-  if (!/^true$/i.test(env.OTEL_SDK_DISABLED?.trim() ?? '')) {
+  if (config.tracingEnabled) {
     try {
       // A file of its own in the layer (see Makefile): compiling it is only paid now, after register.
       const { startTracing } = await import(TRACING_MODULE) as typeof import('./tracing/start-tracing.ts');

@@ -1,35 +1,36 @@
-// Exporting metrics: OTLP to the same endpoint as spans (/v1/metrics), with the
-// same OTEL_EXPORTER_OTLP_* settings (_METRICS_ variants included, read by
-// convertLegacyHttpOptions as the stock exporter does), and the same transport:
-// one request per export (otlp-http-transport.ts). The stock exporter retries
-// inside an export for up to ~10 s, so at SHUTDOWN a refused connection held the
-// metrics flush to its whole budget (measured: 1.86 s of the 2 s deadline).
-// Like spans, metrics leave when the lifecycle says so: a frozen environment
-// fires no timer. The reader's own timer serves only periodic flushing, where
-// the environment stays thawed.
+// Exporting metrics: OTLP to /v1/metrics with OTEL_EXPORTER_OTLP_METRICS_* over
+// the general OTEL_EXPORTER_OTLP_* settings (parsed by src/settings/, never by
+// the exporter), and the same transport as spans: one request per export
+// (otlp-http-transport.ts). The stock exporter retries inside an export for up
+// to ~10 s, so at SHUTDOWN a refused connection held the metrics flush to its
+// whole budget (measured: 1.86 s of the 2 s deadline). Like spans, metrics
+// leave when the lifecycle says so: a frozen environment fires no timer. The
+// reader's own timer serves only periodic flushing, where the environment stays thawed.
 
 import { performance } from 'node:perf_hooks';
 import type { ExportResult } from '@opentelemetry/core';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';
+import { AggregationTemporalityPreference, OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';
 import { createOtlpNetworkExportDelegate, ExporterMetrics } from '@opentelemetry/otlp-exporter-base';
-import { convertLegacyHttpOptions } from '@opentelemetry/otlp-exporter-base/node-http';
 import { JsonMetricsSerializer, MetricsExporterMetricsHelper, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { Meter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
-import type { FlushMode, TracingSettings } from '../settings/tracing-settings.ts';
+import type { FlushMode } from '../settings/tracing-settings.ts';
+import type { OtlpExportSettings } from '../settings/otlp-export-settings.ts';
+import type { TemporalityPreference } from '../settings/telemetry-settings.ts';
 import { OtlpHttpTransport } from './otlp-http-transport.ts';
+import { otlpHttpConfiguration } from './span-export.ts';
 
 /**
- * The OTLP metric exporter for `protocol`: the stock pipeline (serializer,
- * export delegate, temporality from OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE)
- * around our one-attempt transport, as createHttpTraceExporter does for spans.
+ * The OTLP metric exporter: the stock pipeline (serializer, export delegate)
+ * around our one-attempt transport, as createHttpTraceExporter does for spans,
+ * configured from our settings alone (temporality included, so the stock base
+ * never reads OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself).
  */
-export function createOtlpMetricExporter(protocol: TracingSettings['protocol']): PushMetricExporter {
-  const json = protocol === 'http/json';
-  const config = convertLegacyHttpOptions({}, 'METRICS', 'v1/metrics', { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' });
+export function createOtlpMetricExporter(otlp: OtlpExportSettings, temporality: TemporalityPreference): PushMetricExporter {
+  const config = otlpHttpConfiguration(otlp);
   const metrics = new ExporterMetrics<ResourceMetrics>({
     componentType: 'otlp_http_metric_exporter',
     metricsHelper: MetricsExporterMetricsHelper,
@@ -38,8 +39,15 @@ export function createOtlpMetricExporter(protocol: TracingSettings['protocol']):
     responseAttributesFromError: () => ({}),
   });
   const transport = new OtlpHttpTransport(config);
-  return new OTLPMetricExporterBase(createOtlpNetworkExportDelegate(config, json ? JsonMetricsSerializer : ProtobufMetricsSerializer, metrics, transport));
+  const serializer = otlp.protocol === 'http/json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
+  return new OTLPMetricExporterBase(createOtlpNetworkExportDelegate(config, serializer, metrics, transport), { temporalityPreference: TEMPORALITY[temporality] });
 }
+
+const TEMPORALITY: Readonly<Record<TemporalityPreference, AggregationTemporalityPreference>> = {
+  cumulative: AggregationTemporalityPreference.CUMULATIVE,
+  delta: AggregationTemporalityPreference.DELTA,
+  lowmemory: AggregationTemporalityPreference.LOWMEMORY,
+};
 
 /** After a failed or timed-out export, invocations stop waiting for metrics this long (as for spans). */
 const UNHEALTHY_BACKOFF_MS = 30_000;

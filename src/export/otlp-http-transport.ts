@@ -12,13 +12,14 @@ import {
   createOtlpNetworkExportDelegate, ExporterMetrics, OTLPExporterBase, OTLPExporterError,
   type ExportResponse, type IExporterTransport,
 } from '@opentelemetry/otlp-exporter-base';
-import { convertLegacyHttpOptions } from '@opentelemetry/otlp-exporter-base/node-http';
+import type { createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 
 const gzipAsync = promisify(gzip);
 
-export type HttpConfiguration = ReturnType<typeof convertLegacyHttpOptions>;
+/** The exporter pipeline's own configuration (url, headers, timeout, compression, agent), built by span-export.ts from our settings. */
+export type HttpConfiguration = Parameters<typeof createOtlpHttpExportDelegate>[0];
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
 /** Turns the headers and body about to be sent into the headers to send (SigV4 signing, say). */
@@ -37,13 +38,11 @@ export class RetryableExportError extends Error {
 }
 
 /**
- * The OTLP trace exporter for `protocol`, configured from the same
- * OTEL_EXPORTER_OTLP_* variables as the stock one (convertLegacyHttpOptions),
- * with the stock pipeline (serializer, export delegate) around our transport.
+ * The OTLP trace exporter for `config` (from our settings: the environment is
+ * never read here), with the stock pipeline (serializer, export delegate)
+ * around our transport.
  */
-export function createHttpTraceExporter(protocol: OtlpProtocol, sign?: RequestSigner): SpanExporter {
-  const json = protocol === 'http/json';
-  const config = convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' });
+export function createHttpTraceExporter(config: HttpConfiguration, json: boolean, sign?: RequestSigner): SpanExporter {
   const metrics = new ExporterMetrics<ReadableSpan[]>({
     componentType: 'otlp_http_span_exporter',
     metricsHelper: TraceExporterMetricsHelper,

@@ -5,7 +5,7 @@
 // The stock exporter cannot sign: its headers factory never sees the body, and
 // SigV4 signs the payload's SHA-256. So this is the stock exporter's own
 // pipeline (export delegate: bounded queue, timeout, result mapping; the same
-// OTEL_EXPORTER_OTLP_* configuration via convertLegacyHttpOptions; the same
+// configuration, built from our settings by span-export.ts; the same
 // serializers) with our one-attempt transport (otlp-http-transport.ts), which
 // compresses, hands the bytes to the signer below, then posts.
 //
@@ -17,7 +17,7 @@
 
 import aws4 from 'aws4';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
-import { createHttpTraceExporter, type OtlpProtocol } from './otlp-http-transport.ts';
+import { createHttpTraceExporter, type HttpConfiguration } from './otlp-http-transport.ts';
 import type { AwsCredentials, SigV4Settings } from '../settings/sigv4-settings.ts';
 
 /** aws4 also reads this option, which its type declarations lack. */
@@ -63,9 +63,9 @@ export function signRequest(request: RequestToSign, region: string, service: str
  * over the bytes sent (after compression). Each attempt is a new request,
  * signed anew (a fresh X-Amz-Date): the export queue retries, not the transport.
  */
-export function createSigV4Exporter(protocol: OtlpProtocol, settings: SigV4Settings): SpanExporter {
+export function createSigV4Exporter(config: HttpConfiguration, json: boolean, settings: SigV4Settings): SpanExporter {
   const { region, service, credentials } = settings;
-  return createHttpTraceExporter(protocol, (url, headers, body) => {
+  return createHttpTraceExporter(config, json, (url, headers, body) => {
     // A signature or date from a configured header would make the request unverifiable.
     for (const name of ['authorization', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256']) delete headers[name];
     return signRequest({ method: 'POST', url, headers, body }, region, service, credentials);

@@ -1,11 +1,13 @@
 // The extension's core settings, parsed once from the environment into a typed
-// object. A bad value is a ConfigError (reported to Lambda as an init error):
-// silently falling back would hide a misconfigured proxy chain. Tracing settings
-// (OTEL_*) are parsed separately by the tracing module, because a bad tracing
-// setting must only turn tracing off, never the function.
+// object, before `register` (so this file stays small). A bad proxy setting is a
+// ConfigError (reported to Lambda as an init error): silently falling back would
+// hide a misconfigured proxy chain. The log level and OTEL_SDK_DISABLED fall back
+// with a warning instead. Tracing settings are parsed by tracing-settings.ts
+// after `register`: a bad tracing setting must never stop the function.
 
 import { ConfigError } from '../errors.ts';
-import { parseLogLevel, type LogLevel } from '../log.ts';
+import type { LogLevel } from '../log.ts';
+import { envText, readBoolean, SettingProblems, type Env, type SettingProblem } from './env-values.ts';
 
 export interface HostPort {
   readonly host: string;
@@ -23,7 +25,8 @@ export interface CoreConfig {
   readonly upstream: HostPort;
   /** Loopback port the runtime reaches us on (`LRAP_LISTENER_PORT`, default 9009). */
   readonly listenerPort: number;
-  readonly logLevel: LogLevel;
+  /** OTEL_SDK_DISABLED is not `true`: tracing is loaded after `register`. */
+  readonly tracingEnabled: boolean;
   /**
    * Lambda Managed Instances run invocations concurrently, never freeze between
    * them, and refuse an INVOKE registration (the extension would fail its init).
@@ -33,41 +36,70 @@ export interface CoreConfig {
 
 export const DEFAULT_LISTENER_PORT = 9009;
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /** Extensions API address alone: needed to report a ConfigError even when the rest is bad. */
 export function parseExtensionsApi(env: Env): HostPort {
-  const raw = env.AWS_LAMBDA_RUNTIME_API;
-  if (raw === undefined || raw.trim() === '') {
+  const raw = envText(env, 'AWS_LAMBDA_RUNTIME_API');
+  if (raw === undefined) {
     throw new ConfigError('Extension.MissingRuntimeApi',
       'AWS_LAMBDA_RUNTIME_API is not set: lambda-trace-proxy must be started by Lambda as an extension (from /opt/extensions).');
   }
   return parseHostPort(raw, 'AWS_LAMBDA_RUNTIME_API');
 }
 
-export function parseCoreConfig(env: Env, extensionName: string): CoreConfig {
-  const extensionsApi = parseExtensionsApi(env);
-  const endpoint = env.LRAP_RUNTIME_API_ENDPOINT?.trim();
+/** Proxy settings throw a ConfigError; OTEL_SDK_DISABLED problems go to `problems` (code LRAP_TRACING_CONFIG_INVALID). */
+export function parseCoreConfig(env: Env, extensionName: string, extensionsApi: HostPort, problems: SettingProblems): CoreConfig {
+  const endpoint = envText(env, 'LRAP_RUNTIME_API_ENDPOINT');
   const upstream = endpoint ? parseHostPort(endpoint, 'LRAP_RUNTIME_API_ENDPOINT') : extensionsApi;
-  const listenerPort = parseListenerPort(env.LRAP_LISTENER_PORT);
+  const listenerPort = parseListenerPort(envText(env, 'LRAP_LISTENER_PORT'));
   if (listenerPort === upstream.port && isLoopback(upstream.host)) {
     throw new ConfigError('Extension.InvalidConfiguration',
       `LRAP_LISTENER_PORT ${listenerPort} is also the upstream Runtime API port (${upstream.text}): the proxy would forward to itself. Choose another port.`);
   }
-  const rawLevel = env.LRAP_LOG_LEVEL ?? env.OTEL_LOG_LEVEL;
   return {
     extensionName,
     extensionsApi,
     upstream,
     listenerPort,
-    logLevel: parseLogLevel(rawLevel) ?? 'warn',
-    managedInstances: env.AWS_LAMBDA_INITIALIZATION_TYPE === 'lambda-managed-instances',
+    // The spec's boolean: only `true` (any case) disables; a typo keeps tracing on, with a warning.
+    tracingEnabled: !readBoolean(env, 'OTEL_SDK_DISABLED', problems, false),
+    managedInstances: envText(env, 'AWS_LAMBDA_INITIALIZATION_TYPE') === 'lambda-managed-instances',
   };
 }
 
-function parseListenerPort(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return DEFAULT_LISTENER_PORT;
-  const text = raw.trim();
+/** OTEL_LOG_LEVEL's values (the spec's, case-insensitive) and the aliases we have always accepted. */
+const LOG_LEVELS: Readonly<Record<string, LogLevel>> = {
+  debug: 'debug', verbose: 'debug', all: 'debug', trace: 'debug',
+  info: 'info',
+  warn: 'warn', warning: 'warn',
+  error: 'error',
+  none: 'none', off: 'none', silent: 'none',
+};
+
+/**
+ * `LRAP_LOG_LEVEL`, else `OTEL_LOG_LEVEL`, else `warn`. Read first of all, so
+ * that every later problem can be logged; a bad value is skipped with a warning
+ * (an empty one counts as unset, so it does not hide OTEL_LOG_LEVEL).
+ */
+export function parseLogLevelSetting(env: Env): { readonly level: LogLevel; readonly problems: readonly SettingProblem[] } {
+  const problems = new SettingProblems('LRAP_LOG_LEVEL_INVALID');
+  const names = ['LRAP_LOG_LEVEL', 'OTEL_LOG_LEVEL'] as const;
+  const pending: { name: string; text: string }[] = [];
+  let level: LogLevel | undefined;
+  for (const name of names) {
+    const text = envText(env, name);
+    if (text === undefined) continue;
+    level = LOG_LEVELS[text.toLowerCase()];
+    if (level !== undefined) break;
+    pending.push({ name, text });
+  }
+  for (const { name, text } of pending) {
+    problems.add(name, text, 'not one of debug, info, warn, error, none', level === undefined ? 'warn' : `${level} (OTEL_LOG_LEVEL)`);
+  }
+  return { level: level ?? 'warn', problems: problems.list };
+}
+
+function parseListenerPort(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_LISTENER_PORT;
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(port >= 1 && port <= 65535)) {
     throw new ConfigError('Extension.InvalidListenerPort',

@@ -1,5 +1,5 @@
 // Whether OTLP exports are signed with SigV4, and with what: decided from the
-// environment alone, cheaply, so that the signing code (sigv4-signing.ts and
+// settings alone, cheaply, so that the signing code (sigv4-signing.ts and
 // its libraries) is loaded only when it is used.
 //
 // X-Ray's OTLP endpoint (https://xray.<region>.amazonaws.com/v1/traces) takes
@@ -7,7 +7,7 @@
 // signs with its own execution role, whose credentials Lambda puts in the
 // environment of the runtime and of every extension.
 
-import { TracingConfigError, nonEmpty, parseOptionalBoolean } from './tracing-settings.ts';
+import { envText, readOptionalBoolean, type Env, type SettingProblems } from './env-values.ts';
 
 export interface AwsCredentials {
   readonly accessKeyId: string;
@@ -22,7 +22,11 @@ export interface SigV4Settings {
   readonly credentials: AwsCredentials;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type SigV4Decision =
+  | { readonly sign: false }
+  | { readonly sign: true; readonly settings: SigV4Settings }
+  /** Signing is wanted but cannot be done: exporting unsigned would only be refused, so tracing is off. */
+  | { readonly sign: 'impossible' };
 
 // xray.us-east-1.amazonaws.com, xray-fips.us-gov-west-1.amazonaws.com,
 // xray.cn-north-1.amazonaws.com.cn, vpce-0abc-1de2.xray.eu-west-1.vpce.amazonaws.com
@@ -41,27 +45,35 @@ export function xrayEndpointRegion(endpoint: string): string | undefined {
   return XRAY_HOST.exec(host)?.[1];
 }
 
-/**
- * Undefined when exports are not to be signed. `LRAP_XRAY_SIGV4` = true signs
- * whatever the endpoint (a VPC endpoint under a private DNS name, a proxy),
- * false never signs (X-Ray API key in OTEL_EXPORTER_OTLP_HEADERS instead);
- * unset signs for X-Ray's own endpoints.
- */
-export function parseSigV4Settings(env: Env): SigV4Settings | undefined {
-  const endpoint = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
-  const endpointRegion = endpoint === undefined ? undefined : xrayEndpointRegion(endpoint);
-  const wanted = parseOptionalBoolean(env.LRAP_XRAY_SIGV4, 'LRAP_XRAY_SIGV4') ?? endpointRegion !== undefined;
-  if (!wanted) return undefined;
+const TRACING_OFF = 'no tracing (the proxy forwards only)';
 
-  const region = endpointRegion ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
+/**
+ * `LRAP_XRAY_SIGV4` = true signs whatever the endpoint (a VPC endpoint under a
+ * private DNS name, a proxy), false never signs (X-Ray API key in
+ * OTEL_EXPORTER_OTLP_HEADERS instead); unset (or invalid) signs for X-Ray's own endpoints.
+ */
+export function parseSigV4Settings(env: Env, tracesUrl: string, functionRegion: string | undefined, problems: SettingProblems): SigV4Decision {
+  const endpointRegion = xrayEndpointRegion(tracesUrl);
+  const auto = endpointRegion !== undefined;
+  const wanted = readOptionalBoolean(env, 'LRAP_XRAY_SIGV4', problems,
+    `the default: ${auto ? 'signed, since the endpoint is X-Ray\'s' : 'unsigned, since the endpoint is not X-Ray\'s'}`) ?? auto;
+  if (!wanted) return { sign: false };
+
+  const why = envText(env, 'LRAP_XRAY_SIGV4') === undefined ? 'the endpoint is X-Ray\'s, so exports are SigV4-signed' : 'LRAP_XRAY_SIGV4 asks for SigV4 signing';
+  const region = endpointRegion ?? functionRegion;
   if (region === undefined) {
-    throw new TracingConfigError('SigV4 signing needs a region: AWS_REGION is not set and the endpoint names none (https://xray.<region>.amazonaws.com).');
+    problems.add('AWS_REGION', '', `${why}, which needs a region: AWS_REGION is not set and the endpoint names none (https://xray.<region>.amazonaws.com)`, TRACING_OFF);
+    return { sign: 'impossible' };
   }
-  const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
-  const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+  const accessKeyId = envText(env, 'AWS_ACCESS_KEY_ID');
+  const secretAccessKey = envText(env, 'AWS_SECRET_ACCESS_KEY');
   if (accessKeyId === undefined || secretAccessKey === undefined) {
-    throw new TracingConfigError('SigV4 signing for X-Ray needs the function\'s credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), which Lambda sets; they are missing. Set LRAP_XRAY_SIGV4=false to send unsigned (an X-Ray API key in OTEL_EXPORTER_OTLP_HEADERS).');
+    problems.add(accessKeyId === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY', '',
+      `${why}, which needs the function's credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, which Lambda sets); set LRAP_XRAY_SIGV4=false to send unsigned (an X-Ray API key in OTEL_EXPORTER_OTLP_HEADERS)`,
+      TRACING_OFF);
+    return { sign: 'impossible' };
   }
-  const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
-  return { service: 'xray', region, credentials: sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken } };
+  const sessionToken = envText(env, 'AWS_SESSION_TOKEN');
+  const credentials = sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken };
+  return { sign: true, settings: { service: 'xray', region, credentials } };
 }

@@ -6,7 +6,9 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
-import type { FlushMode, TracingSettings } from '../settings/tracing-settings.ts';
+import type { FlushMode } from '../settings/tracing-settings.ts';
+import type { OtlpExportSettings } from '../settings/otlp-export-settings.ts';
+import type { TemporalityPreference } from '../settings/telemetry-settings.ts';
 import type { MetricExport } from '../export/metric-export.ts';
 import type { InvocationReport } from './platform-telemetry.ts';
 
@@ -15,7 +17,9 @@ declare const LRAP_METRICS_MODULE: string;
 const METRICS_MODULE = typeof LRAP_METRICS_MODULE === 'string' ? LRAP_METRICS_MODULE : './metrics-bundle.ts';
 
 export interface PlatformMetricsOptions {
-  readonly protocol: TracingSettings['protocol'];
+  /** Where and how metrics go (OTEL_EXPORTER_OTLP_METRICS_* over OTEL_EXPORTER_OTLP_*). */
+  readonly otlp: OtlpExportSettings;
+  readonly temporality: TemporalityPreference;
   readonly resource: Resource;
   readonly flush: FlushMode;
   readonly flushTimeoutMs: number;
@@ -53,10 +57,10 @@ export class PlatformMetrics {
   }
 
   async #load() {
-    const { protocol, resource, flush, flushTimeoutMs, version, log } = this.#options;
+    const { otlp, temporality, resource, flush, flushTimeoutMs, version, log } = this.#options;
     try {
       const { MetricExport, createOtlpMetricExporter, ReportMetrics } = await import(METRICS_MODULE) as typeof import('./metrics-bundle.ts');
-      const exporter = new MetricExport({ exporter: createOtlpMetricExporter(protocol), resource, flush, flushTimeoutMs, log });
+      const exporter = new MetricExport({ exporter: createOtlpMetricExporter(otlp, temporality), resource, flush, flushTimeoutMs, log });
       const metrics = new ReportMetrics(exporter.meter('lambda-trace-proxy', version));
       return { exporter, record: (report: InvocationReport) => metrics.record(report) };
     } catch (err) {

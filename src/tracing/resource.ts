@@ -4,15 +4,14 @@
 // it is an asynchronous attribute that settles with the first invocation.
 
 import { readFileSync } from 'node:fs';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import {
   ATTR_CLOUD_ACCOUNT_ID, ATTR_CLOUD_PLATFORM, ATTR_CLOUD_PROVIDER, ATTR_CLOUD_REGION,
   ATTR_FAAS_INSTANCE, ATTR_FAAS_MAX_MEMORY, ATTR_FAAS_NAME, ATTR_FAAS_VERSION,
   CLOUD_PLATFORM_VALUE_AWS_LAMBDA, CLOUD_PROVIDER_VALUE_AWS,
 } from '@opentelemetry/semantic-conventions/incubating';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import type { FunctionEnvironment } from '../settings/lambda-environment.ts';
 
 export interface FunctionIdentity {
   readonly functionName: string;
@@ -36,9 +35,11 @@ export function readInstanceFile(path: string): string | undefined {
   }
 }
 
-export function buildResource(identity: FunctionIdentity, serviceName: string | undefined, instance: Promise<string | undefined>): Resource {
+export function buildResource(
+  identity: FunctionIdentity, serviceName: string | undefined, userAttributes: Readonly<Record<string, string>>, instance: Promise<string | undefined>,
+): Resource {
   const ours = resourceFromAttributes({
-    [ATTR_SERVICE_NAME]: serviceName ?? identity.functionName,
+    [ATTR_SERVICE_NAME]: identity.functionName,
     [ATTR_CLOUD_PROVIDER]: CLOUD_PROVIDER_VALUE_AWS,
     [ATTR_CLOUD_PLATFORM]: CLOUD_PLATFORM_VALUE_AWS_LAMBDA,
     [ATTR_CLOUD_REGION]: identity.region,
@@ -48,17 +49,17 @@ export function buildResource(identity: FunctionIdentity, serviceName: string | 
     [ATTR_FAAS_MAX_MEMORY]: identity.memoryMb === undefined ? undefined : identity.memoryMb * 1024 * 1024,
     [ATTR_FAAS_INSTANCE]: instance,
   });
-  // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME come last: the user's word wins.
-  return defaultResource().merge(ours).merge(detectResources({ detectors: [envDetector] }));
+  // OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME, come last: the user's word wins (the spec's order).
+  const user = resourceFromAttributes(serviceName === undefined ? userAttributes : { ...userAttributes, [ATTR_SERVICE_NAME]: serviceName });
+  return defaultResource().merge(ours).merge(user);
 }
 
-export function functionIdentity(env: Env, registered: { functionName?: string | undefined; functionVersion?: string | undefined; accountId?: string | undefined }): FunctionIdentity {
-  const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+export function functionIdentity(fn: FunctionEnvironment, registered: { functionName?: string | undefined; functionVersion?: string | undefined; accountId?: string | undefined }): FunctionIdentity {
   return {
-    functionName: env.AWS_LAMBDA_FUNCTION_NAME ?? registered.functionName ?? 'unknown-function',
-    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION ?? registered.functionVersion,
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+    functionName: fn.functionName ?? registered.functionName ?? 'unknown-function',
+    functionVersion: fn.functionVersion ?? registered.functionVersion,
+    region: fn.region,
     accountId: registered.accountId,
-    memoryMb: Number.isFinite(memory) && memory > 0 ? memory : undefined,
+    memoryMb: fn.memoryMb,
   };
 }

@@ -3,15 +3,17 @@
 // than before: nothing here is on the path to `register`.
 
 import { performance } from 'node:perf_hooks';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import {
   AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type Sampler,
 } from '@opentelemetry/sdk-trace';
 import type { CoreConfig } from '../settings/core-config.ts';
 import type { Registration } from '../lifecycle/extensions-api.ts';
 import type { LifecycleHooks } from '../lifecycle/lifecycle.ts';
-import type { Logger } from '../log.ts';
+import { diagnosticLogger, type Logger, type LogLevel } from '../log.ts';
 import type { InvocationObserver } from '../proxy/invocation-observer.ts';
-import { parseTracingSettings, TracingConfigError, type SamplerSetting } from '../settings/tracing-settings.ts';
+import { parseTracingSettings, type SamplerSetting } from '../settings/tracing-settings.ts';
+import { logSettingProblems, type Env } from '../settings/env-values.ts';
 import { buildResource, functionIdentity, instanceFilePath, readInstanceFile } from './resource.ts';
 import { createOtlpExporter } from '../export/span-export.ts';
 import { BUDGET_FLOOR_MS, CollectorHealth, INITIAL_BUDGET_MS, LifecycleClock } from '../export/collector-health.ts';
@@ -20,14 +22,14 @@ import { FlushHoldReporter, SpanFlusher } from '../export/span-flusher.ts';
 import { InvocationTracker } from './invocation-tracker.ts';
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
 import { parseTelemetrySettings } from '../settings/telemetry-settings.ts';
-import { parseSigV4Settings } from '../settings/sigv4-settings.ts';
 import { startPlatformTelemetry, type StartedTelemetry } from '../telemetry/start-telemetry.ts';
 import { PlatformMetrics } from '../telemetry/platform-metrics.ts';
 
 declare const LRAP_VERSION: string;
 
 export interface StartTracingInput {
-  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The environment, as main.ts read it: parsed here by the settings module only. */
+  readonly env: Env;
   readonly config: CoreConfig;
   readonly registration: Registration;
   readonly log: Logger;
@@ -44,38 +46,42 @@ const INVOKE_DEADLINE_MARGIN_MS = 20;
 const LAST_REPORT_WAIT_MS = 300;
 
 export async function startTracing({ env, config, registration, log }: StartTracingInput): Promise<Tracing | undefined> {
-  let settings;
+  // Before anything of the SDK runs, so that its own warnings reach our log.
+  diag.setLogger(diagnosticLogger(log), { logLevel: DIAG_LEVEL[log.level], suppressOverrideMessage: true });
+  const settings = parseTracingSettings(env, { managedInstances: config.managedInstances });
+  logSettingProblems(log, settings.problems);
+  if (settings.exporter.kind === 'none') {
+    log.info(`no span exporter (${settings.exporter.because}); the proxy forwards only`, { code: 'LRAP_TRACING_DISABLED' });
+    return undefined;
+  }
+  const { otlp, signing } = settings.exporter;
+  const telemetrySettings = parseTelemetrySettings(env);
+  logSettingProblems(log, telemetrySettings.problems);
+  // The subscription's round trips overlap loading the exporter.
+  const telemetryStarting = telemetrySettings.telemetryApi ? startPlatformTelemetry(config, registration.extensionId, telemetrySettings.runtimeDoneWaitMs, log) : undefined;
   let otlpExporter;
   let telemetry: StartedTelemetry | undefined;
-  let telemetryStarting: Promise<StartedTelemetry> | undefined;
-  const telemetrySettings = parseTelemetrySettings(env);
-  for (const warning of telemetrySettings.warnings) log.warn(warning, { code: 'LRAP_TELEMETRY_CONFIG_INVALID' });
   try {
-    settings = parseTracingSettings(env);
-    // The subscription's round trips overlap loading the exporter.
-    telemetryStarting = telemetrySettings.telemetryApi ? startPlatformTelemetry(config, registration.extensionId, telemetrySettings.runtimeDoneWaitMs, log) : undefined;
-    otlpExporter = await createOtlpExporter(settings.protocol, env);
+    otlpExporter = await createOtlpExporter(otlp, signing);
     telemetry = await telemetryStarting;
   } catch (err) {
-    if (!(err instanceof TracingConfigError)) throw err;
-    log.warn(`${err.message} Tracing is off; the proxy forwards only.`, { code: err.code });
     void telemetryStarting?.then((t) => t.close());
-    return undefined;
+    throw err;
   }
   const platform = telemetry?.platform;
 
-  const identity = functionIdentity(env, registration);
+  const identity = functionIdentity(settings.function, registration);
   let settleInstance: (value: string | undefined) => void = () => {};
   const instance = new Promise<string | undefined>((resolve) => { settleInstance = resolve; });
   const instanceFile = instanceFilePath(config.listenerPort);
 
-  const resource = buildResource(identity, settings.serviceName, instance);
+  const resource = buildResource(identity, settings.serviceName, settings.resourceAttributes, instance);
 
   // platform.report's figures, as metrics. X-Ray's OTLP endpoint takes traces only.
   let metrics: PlatformMetrics | undefined;
-  if (platform !== undefined && telemetrySettings.metrics && parseSigV4Settings(env) === undefined) {
+  if (platform !== undefined && telemetrySettings.metricsExport !== undefined && signing === undefined) {
     metrics = new PlatformMetrics({
-      protocol: settings.protocol, resource, flush: settings.flush, flushTimeoutMs: settings.flushTimeoutMs,
+      otlp: telemetrySettings.metricsExport, temporality: telemetrySettings.temporality, resource, flush: settings.flush, flushTimeoutMs: settings.flushTimeoutMs,
       version: typeof LRAP_VERSION === 'string' ? LRAP_VERSION : 'dev', log,
     });
     const reportMetrics = metrics;
@@ -141,7 +147,7 @@ export async function startTracing({ env, config, registration, log }: StartTrac
       // Not provider.shutdown(): it would wait for exports already given up on.
     },
   };
-  log.debug('tracing ready', { protocol: settings.protocol, flush: settings.flush.kind });
+  log.debug('tracing ready', { protocol: otlp.protocol, flush: settings.flush.kind });
   // During Init, while Lambda starts the runtime: connect to the collector and
   // compile the export path now rather than on the first invocation's bill.
   // On the next turn of the event loop, so that the lifecycle's /event/next
@@ -149,6 +155,10 @@ export async function startTracing({ env, config, registration, log }: StartTrac
   setImmediate(() => void queue.warmUp());
   return { observer: tracker, hooks };
 }
+
+const DIAG_LEVEL: Readonly<Record<LogLevel, DiagLogLevel>> = {
+  debug: DiagLogLevel.DEBUG, info: DiagLogLevel.INFO, warn: DiagLogLevel.WARN, error: DiagLogLevel.ERROR, none: DiagLogLevel.NONE,
+};
 
 function buildSampler(setting: SamplerSetting): Sampler {
   switch (setting.kind) {

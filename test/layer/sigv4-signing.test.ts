@@ -8,8 +8,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import aws4 from 'aws4';
 import { signRequest } from '../../src/export/sigv4-signing.ts';
-import { parseSigV4Settings, xrayEndpointRegion } from '../../src/settings/sigv4-settings.ts';
-import { TracingConfigError } from '../../src/settings/tracing-settings.ts';
+import { xrayEndpointRegion } from '../../src/settings/sigv4-settings.ts';
+import { parseTracingSettings } from '../../src/settings/tracing-settings.ts';
 import { next, raw, respond, startWithProxy, type ProxiedSandbox } from '../integration/harness.ts';
 import { OtlpReceiver, type ReceivedRequest, type ReceivedSpan } from '../support/otlp-receiver.ts';
 
@@ -75,6 +75,13 @@ describe('SigV4 signing matches AWS\'s test suite', () => {
 
 describe('when exports are signed', () => {
   const creds = { AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token', AWS_REGION: 'eu-west-1' };
+  /** What the settings decide about signing: the SigV4 settings, or undefined when unsigned or when tracing cannot run. */
+  const parseSigV4Settings = (env: Record<string, string>) => {
+    const { exporter } = parseTracingSettings(env);
+    return exporter.kind === 'none' ? undefined : exporter.signing;
+  };
+  const tracingOff = (env: Record<string, string>) => parseTracingSettings(env).exporter.kind === 'none';
+  const problemsOf = (env: Record<string, string>) => parseTracingSettings(env).problems;
 
   test('X-Ray\'s own endpoints are recognised, with the region they name', () => {
     assert.equal(xrayEndpointRegion('https://xray.us-west-2.amazonaws.com'), 'us-west-2');
@@ -105,11 +112,15 @@ describe('when exports are signed', () => {
     assert.equal(parseSigV4Settings({ ...creds, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://xray.us-east-2.amazonaws.com', LRAP_XRAY_SIGV4: 'false' }), undefined);
   });
 
-  test('missing credentials, a missing region or a bad switch are tracing errors that name the variable', () => {
+  test('missing credentials or a missing region turn tracing off with a warning naming the variable; a bad switch falls back to the default', () => {
     const xray = { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://xray.us-east-2.amazonaws.com' };
-    assert.throws(() => parseSigV4Settings({ ...xray, AWS_REGION: 'us-east-2' }), (e: unknown) => e instanceof TracingConfigError && /AWS_ACCESS_KEY_ID/.test(e.message));
-    assert.throws(() => parseSigV4Settings({ AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', LRAP_XRAY_SIGV4: 'true' }), (e: unknown) => e instanceof TracingConfigError && /AWS_REGION/.test(e.message));
-    assert.throws(() => parseSigV4Settings({ ...creds, LRAP_XRAY_SIGV4: 'yes' }), (e: unknown) => e instanceof TracingConfigError && /LRAP_XRAY_SIGV4/.test(e.message));
+    assert.ok(tracingOff({ ...xray, AWS_REGION: 'us-east-2' }));
+    assert.deepEqual(problemsOf({ ...xray, AWS_REGION: 'us-east-2' }).map((p) => [p.code, p.variable]), [['LRAP_TRACING_CONFIG_INVALID', 'AWS_ACCESS_KEY_ID']]);
+    assert.ok(tracingOff({ AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', LRAP_XRAY_SIGV4: 'true' }));
+    assert.deepEqual(problemsOf({ AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', LRAP_XRAY_SIGV4: 'true' }).map((p) => p.variable), ['AWS_REGION']);
+    assert.equal(parseSigV4Settings({ ...creds, LRAP_XRAY_SIGV4: 'yes' }), undefined, 'not X-Ray\'s endpoint: the default is unsigned');
+    assert.equal(tracingOff({ ...creds, LRAP_XRAY_SIGV4: 'yes' }), false);
+    assert.deepEqual(problemsOf({ ...creds, LRAP_XRAY_SIGV4: 'yes' }).map((p) => p.variable), ['LRAP_XRAY_SIGV4']);
   });
 });
 

@@ -1,17 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCoreConfig, parseHostPort } from '../../src/settings/core-config.ts';
+import { parseCoreConfig as parseWithProblems, parseExtensionsApi, parseHostPort, parseLogLevelSetting } from '../../src/settings/core-config.ts';
+import { SettingProblems } from '../../src/settings/env-values.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const base = { AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9001' };
 
-test('defaults: port 9009, upstream is AWS_LAMBDA_RUNTIME_API, log level warn', () => {
+function parseCoreConfig(env: Record<string, string>, name: string) {
+  return parseWithProblems(env, name, parseExtensionsApi(env), new SettingProblems('LRAP_TRACING_CONFIG_INVALID'));
+}
+
+test('defaults: port 9009, upstream is AWS_LAMBDA_RUNTIME_API, log level warn, tracing on', () => {
   const c = parseCoreConfig(base, 'lambda-trace-proxy');
   assert.equal(c.listenerPort, 9009);
   assert.deepEqual(c.upstream, { host: '127.0.0.1', port: 9001, text: '127.0.0.1:9001' });
   assert.deepEqual(c.extensionsApi, c.upstream);
-  assert.equal(c.logLevel, 'warn');
+  assert.equal(parseLogLevelSetting(base).level, 'warn');
   assert.equal(c.managedInstances, false);
+  assert.equal(c.tracingEnabled, true);
 });
 
 test('LRAP_RUNTIME_API_ENDPOINT chains to another proxy while the Extensions API stays Lambda\'s', () => {
@@ -49,8 +55,8 @@ test('IPv6 hosts are accepted in brackets', () => {
 });
 
 test('LRAP_LOG_LEVEL wins over OTEL_LOG_LEVEL, and Managed Instances are recognised', () => {
-  const c = parseCoreConfig({ ...base, LRAP_LOG_LEVEL: 'debug', OTEL_LOG_LEVEL: 'error', AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' }, 'x');
-  assert.equal(c.logLevel, 'debug');
-  assert.equal(c.managedInstances, true);
-  assert.equal(parseCoreConfig({ ...base, OTEL_LOG_LEVEL: 'ERROR' }, 'x').logLevel, 'error');
+  const env = { ...base, LRAP_LOG_LEVEL: 'debug', OTEL_LOG_LEVEL: 'error', AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' };
+  assert.equal(parseLogLevelSetting(env).level, 'debug');
+  assert.equal(parseCoreConfig(env, 'x').managedInstances, true);
+  assert.equal(parseLogLevelSetting({ ...base, OTEL_LOG_LEVEL: 'ERROR' }).level, 'error');
 });

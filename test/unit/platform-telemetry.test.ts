@@ -193,7 +193,7 @@ describe('spans and platform facts', () => {
   test('LRAP_PLATFORM_WAIT_MS: 0 means no wait, a bad value keeps 100 ms and says so', () => {
     assert.equal(parseTelemetrySettings({ LRAP_PLATFORM_WAIT_MS: '0' }).runtimeDoneWaitMs, 0);
     const bad = parseTelemetrySettings({ LRAP_PLATFORM_WAIT_MS: '5s' });
-    assert.deepEqual([bad.runtimeDoneWaitMs, bad.warnings.length], [100, 1]);
+    assert.deepEqual([bad.runtimeDoneWaitMs, bad.problems.length], [100, 1]);
     const platform = new PlatformTelemetry({ log: createLogger('none'), runtimeDoneWaitMs: 0 });
     platform.setSubscribed(true);
     assert.equal(platform.live, false);
@@ -271,8 +271,8 @@ describe('telemetry settings', () => {
     assert.equal(parseTelemetrySettings({ OTEL_METRICS_EXPORTER: 'none' }).metrics, false);
     const prometheus = parseTelemetrySettings({ OTEL_METRICS_EXPORTER: 'prometheus' });
     assert.equal(prometheus.metrics, false);
-    assert.equal(prometheus.warnings.length, 1);
-    assert.deepEqual(parseTelemetrySettings({ LRAP_TELEMETRY_API: 'false' }), { telemetryApi: false, metrics: false, runtimeDoneWaitMs: 100, warnings: [] });
+    assert.equal(prometheus.problems.length, 1);
+    assert.deepEqual(parseTelemetrySettings({ LRAP_TELEMETRY_API: 'false' }), { telemetryApi: false, metrics: false, metricsExport: undefined, temporality: 'cumulative', runtimeDoneWaitMs: 100, problems: [] });
     assert.equal(parseTelemetrySettings({ LRAP_TELEMETRY_API: 'maybe' }).telemetryApi, true);
   });
 });
