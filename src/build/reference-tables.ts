@@ -280,6 +280,8 @@ export const LOG_CODES: readonly LogCodeDoc[] = [
   // the Telemetry API and metrics
   { code: 'LRAP_TELEMETRY_CONFIG_INVALID', level: 'warn', meaning: 'a Telemetry API or metrics setting (`LRAP_TELEMETRY_API`, `LRAP_PLATFORM_WAIT_MS`, `OTEL_METRICS_EXPORTER`, `OTEL_EXPORTER_OTLP_METRICS_*`) is not valid; the line names the variable, its value and what was used instead', action: 'fix the variable' },
   { code: 'LRAP_TELEMETRY_SUBSCRIBED', level: 'debug', meaning: 'subscribed to the Telemetry API', action: '' },
+  { code: 'LRAP_TELEMETRY_LOOPBACK', level: 'debug', meaning: '`sandbox.localdomain` does not resolve here (a local run): the Telemetry API listener is on 127.0.0.1', action: '' },
+  { code: 'LRAP_TELEMETRY_LISTEN_PARTIAL', level: 'debug', meaning: 'the Telemetry API listener could not listen on one of the addresses `sandbox.localdomain` resolves to; the first one serves', action: '' },
   { code: 'LRAP_TELEMETRY_UNAVAILABLE', level: 'info in the local emulator; warn', meaning: 'the Telemetry API is not there (RIE) or could not be reached; spans go without platform facts, no metrics', action: 'nothing, locally; in Lambda, report it' },
   { code: 'LRAP_TELEMETRY_REFUSED', level: 'warn', meaning: 'Lambda refused the subscription (its `errorType` is logged)', action: 'please report it' },
   { code: 'LRAP_TELEMETRY_SILENT', level: 'warn', meaning: 'three spans waited for a `platform.runtimeDone` that never came; spans stop waiting until one comes', action: 'none needed; says why spans lack platform facts' },
