@@ -130,12 +130,11 @@ async function failInit(client: ExtensionsApiClient, name: string, err: unknown,
 // runtime call 502, or cuts it if part of the answer is out, and releases the
 // invocation), and holds no shared state that such an error corrupts. What
 // reaches this handler happened outside any exchange.
-process.on('uncaughtException', (err) => {
+const reportInternalError = (err: unknown): void => {
   process.stderr.write(JSON.stringify({ level: 'error', msg: 'internal error', code: 'LRAP_INTERNAL_ERROR', error: describeError(err), ext: DEFAULT_NAME }) + '\n');
-});
-process.on('unhandledRejection', (err) => {
-  process.stderr.write(JSON.stringify({ level: 'error', msg: 'internal error', code: 'LRAP_INTERNAL_ERROR', error: describeError(err), ext: DEFAULT_NAME }) + '\n');
-});
+};
+process.on('uncaughtException', reportInternalError);
+process.on('unhandledRejection', reportInternalError);
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
