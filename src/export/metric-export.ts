@@ -49,8 +49,6 @@ const TEMPORALITY: Readonly<Record<TemporalityPreference, AggregationTemporality
   lowmemory: AggregationTemporalityPreference.LOWMEMORY,
 };
 
-/** After a failed or timed-out export, invocations stop waiting for metrics this long (as for spans). */
-const UNHEALTHY_BACKOFF_MS = 30_000;
 /** setInterval's largest delay: "never" for the reader's timer outside periodic mode. */
 const NEVER_MS = 0x7fffffff;
 
@@ -63,22 +61,19 @@ export interface MetricExportOptions {
 }
 
 /**
- * A MeterProvider whose data leaves at flush points: after an invocation when
- * something new was recorded (mode `end`), on the reader's timer (mode
- * `periodic`), and at SHUTDOWN (every mode).
+ * A MeterProvider whose data leaves at flush points: with the span exports the
+ * flush policy decides (span-flusher.ts), when something new was recorded; on
+ * the reader's timer (mode `periodic`); and at SHUTDOWN (every mode).
  */
 export class MetricExport {
   readonly #reader: PeriodicExportingMetricReader;
   readonly #provider: MeterProvider;
   readonly #exporter: CountingMetricExporter;
-  readonly #flush: FlushMode;
   readonly #flushTimeoutMs: number;
   readonly #log: Logger;
   #dirty = false;
-  #unhealthyUntil = 0;
 
   constructor(options: MetricExportOptions) {
-    this.#flush = options.flush;
     this.#flushTimeoutMs = options.flushTimeoutMs;
     this.#log = options.log;
     this.#exporter = new CountingMetricExporter(options.exporter, options.log);
@@ -104,12 +99,6 @@ export class MetricExport {
     return this.#exporter.exported;
   }
 
-  /** After an invocation: export what is new, in mode `end`, unless the collector is failing. */
-  afterInvocation(deadline: number): Promise<void> {
-    if (!this.#dirty || this.#flush.kind !== 'end' || performance.now() < this.#unhealthyUntil) return Promise.resolve();
-    return this.flush(deadline);
-  }
-
   /** Exports now, giving up at `deadline` (performance.now() time) or after the flush timeout. */
   async flush(deadline: number): Promise<void> {
     const budget = Math.min(deadline - performance.now(), this.#flushTimeoutMs);
@@ -123,10 +112,7 @@ export class MetricExport {
     if (late || this.#exporter.failed > failuresBefore) {
       // Not exported: the data stays in the SDK (cumulative) or is lost (delta); try again later.
       this.#dirty = true;
-      this.#unhealthyUntil = performance.now() + UNHEALTHY_BACKOFF_MS;
       if (late) this.#log.warn('metric export did not finish in time; going on without it', { code: 'LRAP_METRICS_FLUSH_TIMEOUT', budgetMs: Math.round(budget) });
-    } else {
-      this.#unhealthyUntil = 0;
     }
   }
 }

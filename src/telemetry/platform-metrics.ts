@@ -44,13 +44,7 @@ export class PlatformMetrics {
     });
   }
 
-  /** After an invocation: exports what is new (mode `end`); nothing to do before the first report. */
-  async afterInvocation(deadline: number): Promise<void> {
-    const loaded = await this.#loading;
-    await loaded?.exporter.afterInvocation(deadline);
-  }
-
-  /** At SHUTDOWN: exports everything recorded. */
+  /** With a span export, and at SHUTDOWN: exports what is new; nothing to do before the first report. */
   async flush(deadline: number): Promise<void> {
     const loaded = await this.#loading;
     await loaded?.exporter.flush(deadline);
