@@ -81,11 +81,15 @@ typecheck: node_modules/.deps-installed
 docs: node_modules/.deps-installed
 	$(NODE) src/build/reference-tables.ts --write README.md
 
+# A failed test must end its file, not hang CI: a test file whose tests are done
+# exits even if a process it started lingers, and no single test runs past 10 min.
+TEST_FLAGS := --test-reporter=spec --test-force-exit --test-timeout=600000
+
 unit: node_modules/.deps-installed
-	$(NODE) --test --test-reporter=spec 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts'
+	$(NODE) --test $(TEST_FLAGS) 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts'
 
 integration: build test-runtimes
-	$(NODE) --test --test-reporter=spec --test-concurrency=2 'test/integration/**/*.test.ts'
+	$(NODE) --test $(TEST_FLAGS) --test-concurrency=2 'test/integration/**/*.test.ts'
 
 # Every test; the end-to-end ones (AWS's emulator, four runtime clients, a Collector, Jaeger) run last.
 TESTS := 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' 'test/support/**/*.test.ts' \
@@ -93,13 +97,13 @@ TESTS := 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' 'test/support/**/*
   test/e2e/collector-configs.test.ts
 
 test: typecheck build test-runtimes collector
-	$(NODE) --test --test-reporter=spec --test-concurrency=2 $(TESTS)
+	$(NODE) --test $(TEST_FLAGS) --test-concurrency=2 $(TESTS)
 	$(MAKE) cdk-test
 	$(MAKE) e2e
 
 # The seeded fuzz and fault-injection harness alone (also part of make test); FUZZ_SEED=n repeats a run.
 fuzz: build
-	$(NODE) --test --test-reporter=spec --test-concurrency=2 'test/fuzz/**/*.test.ts'
+	$(NODE) --test $(TEST_FLAGS) --test-concurrency=2 'test/fuzz/**/*.test.ts'
 
 demo: build test-runtimes
 	$(NODE) test/demo/demo.ts
@@ -279,7 +283,7 @@ $(CDK_DIR)/node_modules/.deps-installed: $(CDK_DIR)/package.json $(CDK_DIR)/pack
 
 cdk-test: cdk-deps node_modules/.deps-installed $(LAYER_ZIPS)
 	$(NODE) $(CDK_DIR)/node_modules/typescript/bin/tsc -p $(CDK_DIR)/tsconfig.json
-	$(NODE) --test --test-reporter=spec --test-concurrency=2 '$(CDK_DIR)/test/**/*.test.ts'
+	$(NODE) --test $(TEST_FLAGS) --test-concurrency=2 '$(CDK_DIR)/test/**/*.test.ts'
 
 clean:
 	rm -rf dist

@@ -17,21 +17,34 @@ function callOf(requestLine: string): RuntimeCall {
 }
 
 export class FaultRelay {
-  readonly #target: { host: string; port: number };
+  #target: { host: string; port: number } | undefined;
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #armed: { call: RuntimeCall; phase: ResetPhase; fired: () => void } | undefined;
   port = 0;
 
-  constructor(target: string) {
-    const [host, port] = target.split(':');
-    this.#target = { host: host!, port: Number(port) };
+  constructor() {
     this.#server = net.createServer((inbound) => this.#relay(inbound));
   }
 
-  async start(port = 0): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(port, '127.0.0.1', resolve));
+  /**
+   * Listens on a port of the kernel's choosing, before the proxy that will use
+   * it starts: a port picked earlier and bound later could be taken meanwhile
+   * by any other listener of the test (the sandbox, the collector).
+   */
+  async start(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(0, '127.0.0.1', () => { this.#server.off('error', reject); resolve(); });
+    });
     this.port = (this.#server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  /** Where relayed connections go (`host:port`): the sandbox, once it is up. */
+  relayTo(target: string): void {
+    const [host, port] = target.split(':');
+    this.#target = { host: host!, port: Number(port) };
   }
 
   /** Resets the next `call` at `phase`; resolves once the connection was reset. */
@@ -45,6 +58,10 @@ export class FaultRelay {
   }
 
   #relay(inbound: net.Socket): void {
+    if (this.#target === undefined) {
+      inbound.destroy(); // Nothing to relay to yet.
+      return;
+    }
     const outbound = net.connect(this.#target);
     for (const s of [inbound, outbound]) {
       this.#sockets.add(s);

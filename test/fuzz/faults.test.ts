@@ -29,13 +29,13 @@ describe('the Runtime API connection reset at each phase of each call', () => {
   let env: ProxiedSandbox;
   before(async () => {
     receiver = await OtlpReceiver.start();
-    const relayPort = await freePort();
+    relay = new FaultRelay();
+    const relayPort = await relay.start();
     env = await startWithProxy({
       timeoutMs: 30_000,
       env: { LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${relayPort}`, OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
     });
-    relay = new FaultRelay(env.sandbox.address);
-    await relay.start(relayPort);
+    relay.relayTo(env.sandbox.address);
   });
   after(async () => {
     await env?.sandbox.shutdown();
@@ -146,10 +146,11 @@ describe('the Runtime API connection reset at each phase of each call', () => {
 describe('an event cut on its way to the runtime', () => {
   for (const phase of LOSES_THE_EVENT) {
     test(`next, reset ${phase}: the poll gets an honest answer or goes on, the lost invocation times out as for any runtime, and the next Init serves`, async () => {
-      const relayPort = await freePort();
-      const env = await startWithProxy({ tracing: true, timeoutMs: 30_000, env: { LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${relayPort}` } });
-      const relay = new FaultRelay(env.sandbox.address);
-      await relay.start(relayPort);
+      const relay = new FaultRelay();
+      const relayPort = await relay.start();
+      const env = await startWithProxy({ tracing: true, timeoutMs: 30_000, env: { LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${relayPort}` } })
+        .catch(async (err: unknown) => { await relay.stop(); throw err; });
+      relay.relayTo(env.sandbox.address);
       try {
         figures.cases++;
         figures.faults++;

@@ -90,12 +90,13 @@ describe('logs never hold payloads, causes, OTLP headers or credentials, at debu
   });
 
   test('with a collector that refuses and Lambda\'s API cut in the middle of a post', async () => {
-    const relayPort = await freePort();
+    const relay = new FaultRelay();
+    const relayPort = await relay.start();
     const deadCollector = `http://127.0.0.1:${await freePort()}`;
-    const env = await startWithProxy({ env: { ...TRACING, OTEL_EXPORTER_OTLP_ENDPOINT: deadCollector, LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${relayPort}` } });
+    const env = await startWithProxy({ env: { ...TRACING, OTEL_EXPORTER_OTLP_ENDPOINT: deadCollector, LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${relayPort}` } })
+      .catch(async (err: unknown) => { await relay.stop(); throw err; });
     envs.push(env);
-    const relay = new FaultRelay(env.sandbox.address);
-    await relay.start(relayPort);
+    relay.relayTo(env.sandbox.address);
     try {
       await invokeWithMarkers(env);
       const cut = env.sandbox.invoke(JSON.stringify({ body: M.event }));
