@@ -34,6 +34,8 @@ interface OpenInvocation {
   readonly trigger: TriggerInfo;
   /** What reads the post's body as it passes: the HTTP status of a response, or an error. */
   reader: StatusCodeReader | ErrorBodyReader | undefined;
+  /** The runtime's post is on its way through the proxy: its result, not runtimeDone, ends the span. */
+  posting: boolean;
 }
 
 export interface InvocationTrackerOptions {
@@ -135,7 +137,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     if (coldStart && !this.#initRecorded) this.#initParent = { span, fallbackEnd: event.receivedAt };
     // Lambda may hand the same id out again (a retried attempt): the earlier attempt is over.
     this.endAbandoned(event.requestId);
-    this.#open.set(event.requestId, { span, trigger, reader: undefined });
+    this.#open.set(event.requestId, { span, trigger, reader: undefined, posting: false });
     this.#remember(event.requestId);
 
     // Hand the function our span as its parent, so its own spans join this trace.
@@ -190,6 +192,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     if (kind === 'init-error') return this.#initError = new ErrorBodyReader();
     const inv = requestId === undefined ? undefined : this.#open.get(requestId);
     if (inv === undefined) return undefined;
+    inv.posting = true;
     inv.reader = kind === 'error' ? new ErrorBodyReader() : inv.trigger.httpShaped ? new StatusCodeReader() : undefined;
     return inv.reader;
   }
@@ -342,6 +345,10 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     const done = facts.runtimeDone;
     if (done === undefined) return;
     const open = this.#open.get(requestId);
+    // Lambda may tell of the post before the proxy has its answer (a relay
+    // between us and Lambda, a busy machine): the post's result ends the span,
+    // with these facts, as soon as it comes (#finish).
+    if (open?.posting === true) return;
     if (open !== undefined) {
       // The runtime posted nothing and Lambda has given up on it: timeout, crash, out-of-memory.
       this.#open.delete(requestId);

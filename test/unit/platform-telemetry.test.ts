@@ -206,6 +206,18 @@ describe('spans and platform facts', () => {
     assert.equal(spans().length, 1);
   });
 
+  test('a runtimeDone that comes while the post is still on its way leaves the span to the post\'s result', () => {
+    const { tracker, platform, start, end, spans } = setUp();
+    start('a');
+    tracker.bodyReader('a', 'response'); // The runtime's post has begun to pass through the proxy.
+    platform.ingest(parseTelemetryBatch(batch(runtimeDone('a', 'success'))));
+    assert.equal(spans().length, 0, 'not ended by runtimeDone while the post is in flight');
+    end('a');
+    const [span] = spans();
+    assert.equal(span?.status.code, 0);
+    assert.equal(span?.attributes['lambda_trace_proxy.platform.response_latency_ms'], 10.25);
+  });
+
   test('a runtime that posted nothing ends with Lambda\'s status; out-of-memory says so in error.type', () => {
     const { platform, start, spans } = setUp();
     start('a');
