@@ -81,9 +81,10 @@ typecheck: node_modules/.deps-installed
 docs: node_modules/.deps-installed
 	$(NODE) src/build/reference-tables.ts --write README.md
 
-# A failed test must end its file, not hang CI: a test file whose tests are done
-# exits even if a process it started lingers, and no single test runs past 10 min.
-TEST_FLAGS := --test-reporter=spec --test-force-exit --test-timeout=600000
+# No single test runs past 10 min: a hung test fails instead of holding CI.
+# (Not --test-force-exit: it ends a file before tests it registers after an
+# await have run, and settings.test.ts lost 13 of its 172 tests to it.)
+TEST_FLAGS := --test-reporter=spec --test-timeout=600000
 
 unit: node_modules/.deps-installed
 	$(NODE) --test $(TEST_FLAGS) 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts'
