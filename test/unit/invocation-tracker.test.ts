@@ -1,25 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, AlwaysOnSampler } from '@opentelemetry/sdk-trace';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { InvocationTracker } from '../../src/tracing/invocation-tracker.ts';
-import { parseTracingSettings } from '../../src/settings/tracing-settings.ts';
-import { createLogger } from '../../src/log.ts';
+import { trackerUnderTest } from '../support/tracker-under-test.ts';
 import type { InvocationResult } from '../../src/proxy/invocation-observer.ts';
 
 function setUp() {
-  const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
   let firstEvents = 0;
-  const tracker = new InvocationTracker({
-    tracer: provider.getTracer('test'),
-    settings: parseTracingSettings({}),
-    identity: { functionName: 'fn', functionVersion: '3', region: 'us-east-1', accountId: '123456789012', memoryMb: 128 },
-    log: createLogger('none'),
-    processStartedAt: performance.timeOrigin,
-    onFirstEvent: () => { firstEvents++; },
-  });
+  const { tracker, exporter } = trackerUnderTest({ onFirstEvent: () => { firstEvents++; } });
   const start = (requestId: string, body = '{}') => tracker.onInvocationEvent({
     requestId, body: Buffer.from(body), totalBytes: Buffer.byteLength(body), receivedAt: performance.now(),
     headers: { 'lambda-runtime-invoked-function-arn': 'arn:aws:lambda:us-east-1:123456789012:function:fn:live' },

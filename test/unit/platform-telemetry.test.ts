@@ -1,15 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, AlwaysOnSampler } from '@opentelemetry/sdk-trace';
-import { InvocationTracker } from '../../src/tracing/invocation-tracker.ts';
-import { parseTracingSettings } from '../../src/settings/tracing-settings.ts';
 import { parseTelemetrySettings } from '../../src/settings/telemetry-settings.ts';
 import { createLogger } from '../../src/log.ts';
 import { parseTelemetryBatch } from '../../src/telemetry/platform-events.ts';
 import { PlatformTelemetry, type InvocationReport } from '../../src/telemetry/platform-telemetry.ts';
 import { isOutOfMemoryErrorType, isOutOfMemoryLine, reportShowsOutOfMemory } from '../../src/telemetry/out-of-memory.ts';
 import { shapeFact, type PlatformFact } from '../sandbox/telemetry-api.ts';
+import { trackerUnderTest } from '../support/tracker-under-test.ts';
 
 const REQUEST = '459921b5-681c-4a96-beb0-81e0aa586026';
 const XRAY = 'Root=1-6352a70e-1e2c502e358361800241fd45;Parent=35465b3a9e2f7c6a;Sampled=1';
@@ -128,19 +126,9 @@ describe('platform facts, gathered', () => {
 });
 
 function setUp(live = true) {
-  const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
   const platform = new PlatformTelemetry({ log: createLogger('none'), runtimeDoneWaitMs: 100 });
   platform.setSubscribed(live);
-  const tracker = new InvocationTracker({
-    tracer: provider.getTracer('test'),
-    settings: parseTracingSettings({}),
-    identity: { functionName: 'fn', functionVersion: '3', region: 'us-east-1', accountId: '123456789012', memoryMb: 128 },
-    log: createLogger('none'),
-    processStartedAt: performance.timeOrigin,
-    onFirstEvent: () => {},
-    platform,
-  });
+  const { tracker, exporter } = trackerUnderTest({ platform });
   platform.setObserver(tracker);
   const start = (requestId: string) => tracker.onInvocationEvent({ requestId, body: Buffer.from('{}'), totalBytes: 2, receivedAt: performance.now(), headers: { 'lambda-runtime-trace-id': XRAY } });
   const end = (requestId: string) => tracker.onInvocationResult({
