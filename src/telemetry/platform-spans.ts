@@ -39,13 +39,23 @@ export function runtimeDoneAttributes(done: RuntimeDoneFacts): Attributes {
   return attributes;
 }
 
-/** The error of an invocation whose runtime posted nothing (timeout, crash, out-of-memory), as Lambda tells it. */
-export function platformError(done: RuntimeDoneFacts): ParsedError | undefined {
-  if (done.status === 'success' || done.status === undefined) return undefined;
+/**
+ * The error of an invocation whose runtime posted nothing (timeout, crash,
+ * out-of-memory), as Lambda tells it. An out-of-memory known from elsewhere
+ * (the runtime's log line, say, where runtimeDone only says Runtime.ExitError)
+ * names the exception too, so that it agrees with the span's error.type.
+ */
+export function platformError(facts: InvocationFacts): ParsedError | undefined {
+  const done = facts.runtimeDone;
+  if (done === undefined || done.status === 'success' || done.status === undefined) return undefined;
+  const lambdaSays = `Lambda reports ${done.status}${done.errorType ? ` (${done.errorType})` : ''}`;
+  if (facts.outOfMemory !== undefined) {
+    return { type: OUT_OF_MEMORY_ERROR_TYPE, message: `the runtime ran out of memory and posted no result; ${lambdaSays}` };
+  }
   return {
     // A timeout is `timeout` whatever Lambda calls it (Sandbox.Timedout): one error.type for every timed-out span.
     type: done.status === 'timeout' ? 'timeout' : done.errorType ?? `Runtime.${done.status === 'failure' ? 'Failure' : 'Error'}`,
-    message: `the runtime posted no result; Lambda reports ${done.status}${done.errorType ? ` (${done.errorType})` : ''}`,
+    message: `the runtime posted no result; ${lambdaSays}`,
   };
 }
 

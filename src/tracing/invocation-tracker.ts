@@ -257,8 +257,8 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     }
     this.#awaiting.clear();
     for (const [requestId, { span }] of this.#open) {
-      const done = this.#o.platform?.facts(requestId)?.runtimeDone;
-      markError(span, (done && platformError(done)) ?? {
+      const facts = this.#o.platform?.facts(requestId);
+      markError(span, (facts && platformError(facts)) ?? {
         type: reason === 'timeout' ? 'timeout' : `Runtime.${reason === 'failure' ? 'Failure' : 'Shutdown'}`,
         message: `invocation did not finish: environment shut down (${reason})`,
       });
@@ -352,7 +352,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     if (open !== undefined) {
       // The runtime posted nothing and Lambda has given up on it: timeout, crash, out-of-memory.
       this.#open.delete(requestId);
-      const error = platformError(done);
+      const error = platformError(facts);
       if (error !== undefined) markError(open.span, error);
       this.#end(requestId, open.span, performanceTime(done.at));
       return;
@@ -387,7 +387,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     const span = tracer.startSpan(trigger.spanName, {
       kind: trigger.spanKind, attributes, startTime: start,
     }, incoming.parent ? trace.setSpanContext(ROOT_CONTEXT, incoming.parent) : ROOT_CONTEXT);
-    const error = platformError(done);
+    const error = platformError(facts);
     if (error !== undefined) markError(span, error);
     if (coldStart && !this.#initRecorded) this.#initParent = { span, fallbackEnd: performanceTime(start) };
     this.#end(facts.requestId, span, performanceTime(done.at));

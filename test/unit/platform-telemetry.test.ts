@@ -217,6 +217,22 @@ describe('spans and platform facts', () => {
     assert.equal(span?.events[0]?.attributes?.['exception.type'], 'Runtime.OutOfMemory');
   });
 
+  test('an out-of-memory only the runtime\'s log told (runtimeDone says Runtime.ExitError) names the exception as error.type does', () => {
+    const { platform, start, spans } = setUp();
+    start('a');
+    platform.ingest(parseTelemetryBatch(batch(
+      { type: 'function', at: Date.now(), record: 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory' },
+      runtimeDone('a', 'error', { errorType: 'Runtime.ExitError' }),
+    )));
+    const [span] = spans();
+    assert.equal(span?.attributes['error.type'], 'Runtime.OutOfMemory');
+    assert.equal(span?.attributes['lambda_trace_proxy.out_of_memory.evidence'], 'function-log');
+    assert.equal(span?.attributes['lambda_trace_proxy.platform.error_type'], 'Runtime.ExitError', 'what Lambda said stays on the span');
+    assert.equal(span?.events.length, 1);
+    assert.equal(span?.events[0]?.attributes?.['exception.type'], 'Runtime.OutOfMemory');
+    assert.match(String(span?.events[0]?.attributes?.['exception.message']), /out of memory.*Runtime\.ExitError/);
+  });
+
   test('an invocation the proxy never saw gets one span from platform.start to runtimeDone; one it saw never gets a second', () => {
     const { platform, start, end, spans } = setUp();
     start('seen');
