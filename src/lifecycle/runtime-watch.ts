@@ -73,6 +73,8 @@ interface Attempts {
   invokes: number;
   /** The latest attempt's post ended. */
   ended: boolean;
+  /** Lambda took a post for the latest attempt (see `postEnded`). */
+  taken: boolean;
   /** The latest attempt's event connection closed before its post. */
   runtimeGone: boolean;
   abandonTimer: NodeJS.Timeout | undefined;
@@ -127,6 +129,7 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
       const ids = this.#attempts(event.requestId);
       ids.handedOut++;
       ids.ended = false;
+      ids.taken = false;
       ids.runtimeGone = false;
       this.#armAbandon(event, ids);
       if (this.#bypassed) {
@@ -137,11 +140,35 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
     this.#review();
   }
 
-  postEnded(requestId: string, delivered: boolean): void {
-    const ids = this.#ids.get(requestId);
-    if (ids === undefined) return; // A post for an event we never saw: nothing waits for it.
-    if (!delivered) this.#o.log.debug('post not delivered; the invocation is not held for it', { requestId });
+  /**
+   * A post for an event the proxy never handed out (the runtime got it from
+   * Lambda some other way, or posts for an id it made up or kept) is forwarded
+   * like any other, and Lambda's answer decides what it means. Lambda refuses
+   * an id that is not its current invocation with 400 `InvalidRequestID` before
+   * anything changes (RIE `AwsRequestIDValidator`, ahead of every post handler),
+   * and a second post for one already answered with 403: such a post ended
+   * nothing, so nothing is held or remembered for it. A post Lambda took (2xx,
+   * or 413, which ends the invocation as `Function.ResponseSizeTooLarge`) ended
+   * that invocation: its INVOKE, read before or after, is released at once
+   * instead of being held to its deadline.
+   */
+  postEnded(requestId: string, upstreamStatus: number | undefined): void {
+    const taken = upstreamStatus !== undefined && lambdaTookPost(upstreamStatus);
+    let ids = this.#ids.get(requestId);
+    if (ids !== undefined && ids.handedOut > 0 && !ids.taken) {
+      // The post for the attempt the proxy handed out: whatever became of it, it is over for the runtime.
+      if (upstreamStatus === undefined) this.#o.log.debug('post not delivered; the invocation is not held for it', { requestId });
+    } else if (taken) {
+      this.#o.log.debug('Lambda took a post for an event the proxy never handed out; its invocation is not held', { requestId, upstreamStatus });
+      ids ??= this.#attempts(requestId);
+      ids.handedOut++;
+    } else {
+      this.#o.log.debug('post for an event the proxy never handed out; Lambda did not take it', { requestId, upstreamStatus });
+      return;
+    }
     ids.ended = true;
+    ids.taken = taken;
+    ids.runtimeGone = false;
     this.#disarmAbandon(ids);
     this.#review();
   }
@@ -219,7 +246,7 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
   #attempts(requestId: string): Attempts {
     let ids = this.#ids.get(requestId);
     if (ids === undefined) {
-      ids = { handedOut: 0, invokes: 0, ended: false, runtimeGone: false, abandonTimer: undefined };
+      ids = { handedOut: 0, invokes: 0, ended: false, taken: false, runtimeGone: false, abandonTimer: undefined };
       this.#ids.set(requestId, ids);
       this.#forgetOld();
     }
@@ -257,6 +284,11 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
     if (ids.abandonTimer !== undefined) clearTimeout(ids.abandonTimer);
     ids.abandonTimer = undefined;
   }
+}
+
+/** Lambda's answers that mean it took the post and the invocation is over. */
+function lambdaTookPost(status: number): boolean {
+  return (status >= 200 && status < 300) || status === 413;
 }
 
 function remember(set: Set<string>, id: string): void {

@@ -86,8 +86,8 @@ export interface RuntimeSignals {
   nextRequested(): void;
   /** That `/next` is over: Lambda handed out `event`, or answered without one (error status, upstream failure). */
   nextAnswered(event: HandedOutEvent | undefined): void;
-  /** The runtime's `/response` or `/error` for `requestId` reached Lambda (any status), or could not be delivered. */
-  postEnded(requestId: string, delivered: boolean): void;
+  /** The runtime's `/response` or `/error` for `requestId` reached Lambda, which answered `upstreamStatus`, or could not be delivered (undefined). */
+  postEnded(requestId: string, upstreamStatus: number | undefined): void;
   /**
    * The connection that carried the event for `requestId` closed. With a
    * keep-alive runtime that means it crashed or was killed; it may also just

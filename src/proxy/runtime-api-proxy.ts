@@ -235,7 +235,7 @@ export class RuntimeApiProxy {
           });
         }
       } finally {
-        if (isPost) this.#signal(() => signals.postEnded(route.requestId, failure === undefined));
+        if (isPost) this.#signal(() => signals.postEnded(route.requestId, failure === undefined ? upstreamStatus : undefined));
       }
     };
     let nextOpen = route.kind === 'next';

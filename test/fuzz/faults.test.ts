@@ -181,6 +181,88 @@ describe('an event cut on its way to the runtime', () => {
   }
 });
 
+describe('a post for an event the proxy never handed out', () => {
+  // What Lambda does (RIE: AwsRequestIDValidator runs before every post handler; shared/README §1): an id that
+  // is not the current invocation gets 400 InvalidRequestID and nothing changes; a post for the current one is
+  // taken, wherever the runtime learned its id. The proxy forwards either, byte for byte, and holds nothing for it.
+  test('an id Lambda never gave out: Lambda\'s 400 reaches the runtime unchanged and the invocation in progress is neither ended nor held for it', async () => {
+    const env = await startWithProxy({ tracing: true, timeoutMs: 30_000, env: { LRAP_LOG_LEVEL: 'debug' } });
+    try {
+      figures.cases++;
+      figures.faults++;
+      const result = env.sandbox.invoke('{"stray":"post"}');
+      const id = raw((await next(env.proxy)).rawHeaders, 'lambda-runtime-aws-request-id')!;
+      const strayId = `never-handed-out-${r.between(0, 1e9)}`;
+      const stray = r.bytes(r.between(0, 10_000));
+      const direct = await request(env.sandbox.address, { method: 'POST', path: `${RUNTIME}/invocation/${strayId}-direct/response`, body: stray });
+      const proxied = await respond(env.proxy, strayId, stray);
+      if (proxied.status !== 400 || direct.status !== 400) figures.fail(`stray post: ${proxied.status} through the proxy, ${direct.status} direct`);
+      figures.same(proxied.body, direct.body, 'Lambda\'s answer to a stray post');
+      const forwarded = env.sandbox.requests.find((q) => q.url.endsWith(`/invocation/${strayId}/response`));
+      if (forwarded === undefined) figures.fail('the stray post never reached Lambda');
+      else figures.same(forwarded.body, stray, 'the stray post as Lambda got it');
+      const body = r.bytes(r.between(0, 50_000));
+      if ((await respond(env.proxy, id, body)).status !== 202) figures.fail('the real post was refused');
+      figures.same((await result).body, body, 'the invocation after a stray post');
+      await releasedByThePost(env, id, 'stray post');
+    } finally {
+      await env.close();
+    }
+    assert.deepEqual(figures.failures, []);
+  });
+
+  test('an event lost on its way to the proxy that the runtime posts anyway: Lambda takes it and the environment is released at once', async () => {
+    const relay = new FaultRelay();
+    const relayPort = await relay.start();
+    const env = await startWithProxy({ tracing: true, timeoutMs: 30_000, env: { LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${relayPort}`, LRAP_LOG_LEVEL: 'debug' } })
+      .catch(async (err: unknown) => { await relay.stop(); throw err; });
+    relay.relayTo(env.sandbox.address);
+    try {
+      figures.cases++;
+      figures.faults++;
+      const from = env.sandbox.events.length;
+      const fired = relay.arm('next', 'before-answer');
+      const result = env.sandbox.invoke('{"lost":"posted anyway"}', { timeoutMs: 3_000 });
+      const poll = next(env.proxy).catch((err: Error) => err);
+      await fired;
+      // The event went down the broken connection; the proxy polls again. The runtime learns the id
+      // another way (here: from the sandbox) and posts through the proxy.
+      const id = String((await env.sandbox.waitForEvent('invoke', { fromIndex: from })).detail.requestId);
+      const body = r.bytes(r.between(0, 50_000));
+      const answer = await respond(env.proxy, id, body);
+      if (answer.status !== 202) figures.fail(`the post for the lost event got ${answer.status}`);
+      figures.same((await result).body, body, 'the post for an event the proxy never handed out');
+      // The proxy's poll, asked again, serves the next invocation.
+      const again = env.sandbox.invoke('{"after":"lost"}');
+      const event = await poll;
+      if (event instanceof Error || event.status !== 200) figures.fail(`the retried poll got ${event instanceof Error ? event.message : event.status}`);
+      else {
+        const second = Buffer.from('"next one"');
+        await respond(env.proxy, raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!, second);
+        figures.same((await again).body, second, 'the invocation after the lost one');
+      }
+      await releasedByThePost(env, id, 'lost event posted');
+    } finally {
+      await env.close().catch(() => undefined);
+      await relay.stop();
+    }
+    assert.deepEqual(figures.failures, []);
+  });
+
+  /**
+   * The lifecycle's own account (its debug line per INVOKE, complete once the sandbox has shut
+   * down) of how the wait for `requestId` ended: 'posted' when the post released it, 'deadline'
+   * when it held the environment to the end.
+   */
+  async function releasedByThePost(env: ProxiedSandbox, requestId: string, what: string): Promise<void> {
+    await env.close();
+    const line = env.sandbox.output('lambda-trace-proxy').stderr.split('\n')
+      .map((l) => { try { return JSON.parse(l) as { msg?: string; requestId?: string; end?: string }; } catch { return {}; } })
+      .find((l) => l.msg === 'invoke' && l.requestId === requestId);
+    if (line?.end !== 'posted') figures.fail(`${what}: the INVOKE's wait ended ${line?.end ?? 'unlogged'}, not by the post`);
+  }
+});
+
 // ---------------------------------------------------------------------------
 
 type CollectorFault = 'slow' | 'partial' | 'status 500' | 'refused' | 'never answers' | 'TLS handshake fails';

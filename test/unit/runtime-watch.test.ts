@@ -32,7 +32,7 @@ test('an invocation handed out through the proxy is held until its post reaches 
   const held = invoke('a');
   await tick();
   assert.equal(held.end, 'pending');
-  watch.postEnded('a', true);
+  watch.postEnded('a', 202);
   assert.equal(await held.done, 'posted');
   assert.equal(errors().length, 0);
 });
@@ -46,7 +46,7 @@ test('an INVOKE that arrives while the runtime\'s /next is still being forwarded
   watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
   await tick();
   assert.equal(held.end, 'pending');
-  watch.postEnded('a', true);
+  watch.postEnded('a', 202);
   assert.equal(await held.done, 'posted');
   assert.equal(watch.bypassed, false);
   assert.equal(errors().length, 0);
@@ -56,7 +56,7 @@ test('an INVOKE read after the runtime already posted is released at once', asyn
   const { watch, invoke } = setUp();
   watch.nextRequested();
   watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
-  watch.postEnded('a', false);
+  watch.postEnded('a', undefined);
   watch.nextRequested(); // The runtime already waits for the next event.
   assert.equal(await invoke('a').done, 'posted');
 });
@@ -94,7 +94,7 @@ test('once the runtime shows up through the proxy, invocations are held again', 
   const held = invoke('b');
   await tick();
   assert.equal(held.end, 'pending');
-  watch.postEnded('b', true);
+  watch.postEnded('b', 202);
   assert.equal(await held.done, 'posted');
 });
 
@@ -102,7 +102,7 @@ test('a request id Lambda hands out again is waited for again', async () => {
   const { watch, invoke } = setUp();
   watch.nextRequested();
   watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
-  watch.postEnded('a', true);
+  watch.postEnded('a', 202);
   assert.equal(await invoke('a').done, 'posted');
   watch.nextRequested();
   const retry = invoke('a'); // The retry's INVOKE, its event still on its way.
@@ -111,7 +111,7 @@ test('a request id Lambda hands out again is waited for again', async () => {
   watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
   await tick();
   assert.equal(retry.end, 'pending');
-  watch.postEnded('a', true);
+  watch.postEnded('a', 202);
   assert.equal(await retry.done, 'posted');
 });
 
@@ -142,11 +142,64 @@ test('Managed Instances: an invocation still open a second after its deadline is
   watch.nextAnswered({ requestId: 'a', deadlineMs: 1_003_000 });
   watch.nextRequested();
   watch.nextAnswered({ requestId: 'b', deadlineMs: 1_003_000 });
-  watch.postEnded('b', true);
+  watch.postEnded('b', 202);
   t.mock.timers.tick(3_999);
   assert.deepEqual(abandoned, []);
   t.mock.timers.tick(1);
   assert.deepEqual(abandoned, ['a']);
-  watch.postEnded('a', true); // A late post changes nothing.
+  watch.postEnded('a', 202); // A late post changes nothing.
   assert.deepEqual(abandoned, ['a']);
+});
+
+test('a post Lambda refuses for an id the proxy never handed out (400 InvalidRequestID) holds and ends nothing', async () => {
+  const { watch, invoke, errors } = setUp();
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  const held = invoke('a');
+  watch.postEnded('made-up', 400);
+  watch.postEnded('a-typo', 403);
+  await tick();
+  assert.equal(held.end, 'pending', 'the current invocation still waits for its own post');
+  watch.nextRequested();
+  const stray = invoke('made-up'); // Not remembered as ended: an INVOKE for it waits for its event.
+  await tick();
+  assert.equal(stray.end, 'pending');
+  watch.postEnded('a', 202);
+  assert.equal(await held.done, 'posted');
+  watch.nextAnswered({ requestId: 'made-up', deadlineMs: undefined });
+  watch.postEnded('made-up', 202);
+  assert.equal(await stray.done, 'posted');
+  assert.equal(errors().length, 0);
+});
+
+test('a post Lambda took for an event the proxy never handed out releases its INVOKE at once, read after the post or before it', async () => {
+  const { watch, invoke, errors } = setUp();
+  // The INVOKE is read after the post, with the runtime already back in /next through the proxy.
+  watch.postEnded('a', 202);
+  watch.nextRequested();
+  assert.equal(await invoke('a').done, 'posted');
+  // The INVOKE is read first, while a /next is outstanding (the event went down a connection that broke).
+  const held = invoke('b');
+  await tick();
+  assert.equal(held.end, 'pending');
+  watch.postEnded('b', 413); // Too large: Lambda ends the invocation with Function.ResponseSizeTooLarge.
+  assert.equal(await held.done, 'posted');
+  assert.equal(watch.bypassed, false);
+  assert.equal(errors().length, 0);
+});
+
+test('a post sent again after it could not be delivered belongs to the same attempt: a later retry of the id is waited for', async () => {
+  const { watch, invoke } = setUp();
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  watch.postEnded('a', undefined); // The runtime got a 502...
+  watch.postEnded('a', 202); // ...and posted again: Lambda took it.
+  assert.equal(await invoke('a').done, 'posted');
+  watch.nextRequested();
+  const retry = invoke('a');
+  await tick();
+  assert.equal(retry.end, 'pending', 'the second post is not taken for an attempt that went around the proxy');
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  watch.postEnded('a', 202);
+  assert.equal(await retry.done, 'posted');
 });
