@@ -10,7 +10,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { LAYER, NODE, ROOT, RUNTIME, WRAPPER, freePort, next, raw, request, startWithProxy, type ProxiedSandbox } from './harness.ts';
+import { LAYER, NODE, ROOT, RUNTIME, WRAPPER, freePort, next, raw, request, startWithProxy, type ProxiedSandbox, shutDownAtEnd } from './harness.ts';
 import { LambdaSandbox, type InvokeResult } from '../sandbox/sandbox.ts';
 
 const CAUSE = 'Lambda-Runtime-Function-XRay-Error-Cause';
@@ -128,7 +128,7 @@ for (const [name, client] of Object.entries(clients)) {
     after(async () => { await rm(noExtensions, { recursive: true, force: true }); });
 
     async function invokeOnce(proxied: boolean): Promise<InvokeResult> {
-      const sandbox = new LambdaSandbox({
+      const sandbox = shutDownAtEnd(new LambdaSandbox({
         layerDir: proxied ? LAYER : noExtensions,
         runtime: { command: client.command, cwd: client.cwd },
         ...(proxied ? { wrapper: WRAPPER } : {}),
@@ -137,7 +137,7 @@ for (const [name, client] of Object.entries(clients)) {
         functionName: `${name}-fail-long`,
         timeoutMs: 20_000,
         env: proxied ? { LRAP_LISTENER_PORT: String(await freePort()), OTEL_SDK_DISABLED: 'true' } : {},
-      });
+      }));
       try {
         await sandbox.start();
         return await sandbox.invoke(client.event);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, LAYER, WRAPPER, freePort, next, raw, respond } from './harness.ts';
+import { FIXTURES, LAYER, WRAPPER, freePort, next, raw, respond, shutDownAtEnd } from './harness.ts';
 import { LambdaSandbox } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 
@@ -27,10 +27,10 @@ unset LRAP_RUNTIME_API_ENDPOINT
 exec "${path.join(LAYER, 'lambda-trace-proxy/bin/node')}" "${path.join(LAYER, 'lambda-trace-proxy/extension.cjs')}" --extension-name outer-proxy
 `);
   chmodSync(outer, 0o755);
-  const sandbox = new LambdaSandbox({
+  const sandbox = shutDownAtEnd(new LambdaSandbox({
     layerDir: layer, runtime: 'external', wrapper: WRAPPER,
     env: { LRAP_LISTENER_PORT: String(first), LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${second}`, OTEL_EXPORTER_OTLP_ENDPOINT: innerReceiver.endpoint },
-  });
+  }));
   try {
     await sandbox.start();
     const event = readFileSync(path.join(FIXTURES, 'function-url.json'));

@@ -4,9 +4,10 @@
 
 import http from 'node:http';
 import path from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { LambdaSandbox, type LambdaSandboxOptions } from '../sandbox/sandbox.ts';
+import { LambdaSandbox, SandboxInitError, type LambdaSandboxOptions } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,22 +38,94 @@ export interface ProxiedSandboxOptions extends Partial<LambdaSandboxOptions> {
   env?: Record<string, string>;
   /** Tracing on, exporting to a collector of the test's own (default: off, a plain proxy). */
   tracing?: boolean;
+  /** Where listener ports come from (default: freePort); the harness's own test gives a taken one first. */
+  ports?: () => Promise<number>;
 }
 
 /** Both ways the extension runs: what holds as a plain proxy must hold with tracing on. */
 export const TRACING_MODES = [false, true] as const;
 
 /**
+ * What a test file started and has not shut down yet. A test that fails (or
+ * forgets) before its own clean-up would otherwise leave the sandbox's server
+ * listening and its extension and runtime processes running: the file would
+ * never end. Each test file is a process of its own, so this list is that
+ * file's; when the file's tests are done (failed or not), whatever is still on
+ * it is shut down (SIGTERM, SHUTDOWN, then SIGKILL of each process group).
+ */
+class LeftBehind {
+  readonly #open = new Set<{ close(): Promise<unknown> }>();
+
+  constructor() {
+    // Only under the test runner (make's `node --test` runs each file with NODE_TEST_CONTEXT set):
+    // scripts that use the harness (soak, benchmarks) clean up themselves, and a root
+    // hook would make them print a test report.
+    if (process.env.NODE_TEST_CONTEXT !== undefined) after(() => this.closeAll());
+  }
+
+  /** Keeps `resource` on the list until it is closed; returns it. */
+  track<T extends { close(): Promise<unknown> }>(resource: T): T {
+    this.#open.add(resource);
+    return resource;
+  }
+
+  forget(resource: { close(): Promise<unknown> }): void {
+    this.#open.delete(resource);
+  }
+
+  async closeAll(): Promise<void> {
+    const open = [...this.#open];
+    this.#open.clear();
+    await Promise.all(open.map((r) => r.close().catch(() => undefined)));
+  }
+}
+
+const leftBehind = new LeftBehind();
+
+/**
+ * A sandbox a test built itself: shut down when the test file ends if the test
+ * did not (a failed assertion before its `finally`). Returns the sandbox.
+ */
+export function shutDownAtEnd(sandbox: LambdaSandbox): LambdaSandbox {
+  leftBehind.track({ close: () => sandbox.shutdown() });
+  return sandbox;
+}
+
+/** Attempts at a listener port before giving up (each a fresh port from the kernel). */
+const PORT_ATTEMPTS = 5;
+
+/**
  * Starts the sandbox with the built layer and the given runtime. With runtime
  * 'external' the test is the runtime and talks to `proxy` itself.
+ *
+ * The proxy's port must be fixed before the extension starts (the wrapper reads
+ * LRAP_LISTENER_PORT too), so it is a port free a moment ago: another listener
+ * of the machine may take it meanwhile. The extension then fails its Init with
+ * `Extension.ListenerFailed` (main.ts), and the sandbox is started again on a
+ * fresh port.
  */
 export async function startWithProxy(options: ProxiedSandboxOptions = {}): Promise<ProxiedSandbox> {
-  const port = await freePort();
   const receiver = options.tracing === true ? await OtlpReceiver.start() : undefined;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const started = await startOnce(options, receiver, await (options.ports ?? freePort)());
+      if (started.listening || attempt === PORT_ATTEMPTS) {
+        if (!started.listening) throw started.error;
+        return started.env;
+      }
+    }
+  } catch (err) {
+    await receiver?.close();
+    throw err;
+  }
+}
+
+async function startOnce(options: ProxiedSandboxOptions, receiver: OtlpReceiver | undefined, port: number):
+  Promise<{ listening: true; env: ProxiedSandbox } | { listening: false; error: unknown }> {
   const tracingEnv: Record<string, string> = receiver
     ? { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint }
     : { OTEL_SDK_DISABLED: 'true' };
-  const { tracing: _tracing, ...sandboxOptions } = options;
+  const { tracing: _tracing, ports: _ports, ...sandboxOptions } = options;
   const sandbox = new LambdaSandbox({
     layerDir: LAYER,
     runtime: 'external',
@@ -60,17 +133,27 @@ export async function startWithProxy(options: ProxiedSandboxOptions = {}): Promi
     ...sandboxOptions,
     env: { LRAP_LISTENER_PORT: String(port), ...tracingEnv, ...options.env },
   });
-  const close = async () => {
-    await sandbox.shutdown();
-    await receiver?.close();
+  let closing: Promise<void> | undefined;
+  const env: ProxiedSandbox = {
+    sandbox, proxy: `127.0.0.1:${port}`, port, receiver,
+    close: () => closing ??= (async () => {
+      leftBehind.forget(env);
+      await sandbox.shutdown();
+      await receiver?.close();
+    })(),
   };
+  leftBehind.track(env);
   try {
     await sandbox.start();
+    return { listening: true, env };
   } catch (err) {
-    await close();
+    leftBehind.forget(env);
+    await sandbox.shutdown().catch(() => undefined);
+    // The port was taken between freePort() and the extension's listen: try another.
+    const portTaken = err instanceof SandboxInitError && err.errorType === 'Extension.ListenerFailed' && options.env?.LRAP_LISTENER_PORT === undefined;
+    if (portTaken) return { listening: false, error: err };
     throw err;
   }
-  return { sandbox, proxy: `127.0.0.1:${port}`, port, receiver, close };
 }
 
 export interface RawResponse {

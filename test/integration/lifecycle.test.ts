@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import os from 'node:os';
-import { LAYER, TRACING_MODES, WRAPPER, freePort, next, raw, respond, startWithProxy } from './harness.ts';
+import { LAYER, TRACING_MODES, WRAPPER, freePort, next, raw, respond, startWithProxy, shutDownAtEnd } from './harness.ts';
 import { LambdaSandbox, SandboxInitError } from '../sandbox/sandbox.ts';
 
 for (const tracing of TRACING_MODES) {
@@ -28,7 +28,7 @@ for (const tracing of TRACING_MODES) {
 }
 
 async function initFailure(env: Record<string, string>): Promise<SandboxInitError> {
-  const sandbox = new LambdaSandbox({ layerDir: LAYER, runtime: 'external', wrapper: WRAPPER, env: { OTEL_SDK_DISABLED: 'true', ...env } });
+  const sandbox = shutDownAtEnd(new LambdaSandbox({ layerDir: LAYER, runtime: 'external', wrapper: WRAPPER, env: { OTEL_SDK_DISABLED: 'true', ...env } }));
   try {
     await sandbox.start();
   } catch (err) {

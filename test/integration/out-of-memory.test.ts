@@ -9,7 +9,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { NODE, ROOT, WRAPPER, LAYER, freePort } from './harness.ts';
+import { NODE, ROOT, WRAPPER, LAYER, freePort, shutDownAtEnd } from './harness.ts';
 import { LambdaSandbox, type LambdaSandboxOptions } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 
@@ -60,7 +60,7 @@ for (const [name, spec] of Object.entries(cases)) {
     before(async () => {
       receiver = await OtlpReceiver.start();
       const port = await freePort();
-      sandbox = new LambdaSandbox({
+      sandbox = shutDownAtEnd(new LambdaSandbox({
         layerDir: LAYER,
         runtime: 'external',
         ...spec.options,
@@ -68,7 +68,7 @@ for (const [name, spec] of Object.entries(cases)) {
         memoryMb: 128,
         timeoutMs: 10_000,
         env: { LRAP_LISTENER_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
-      });
+      }));
       await sandbox.start();
     });
     after(async () => {

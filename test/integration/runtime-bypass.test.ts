@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LAYER, WRAPPER, RUNTIME, freePort, next, raw, request, respond } from './harness.ts';
+import { LAYER, WRAPPER, RUNTIME, freePort, next, raw, request, respond, shutDownAtEnd } from './harness.ts';
 import { LambdaSandbox, SandboxInitError, type LambdaSandboxOptions } from '../sandbox/sandbox.ts';
 import { FixtureControl } from '../sandbox/fixtures/control.ts';
 import { fakeRuntime, type FakeRuntimeConfig } from '../sandbox/fixtures/temp-layer.ts';
@@ -36,7 +36,7 @@ async function start(options: {
       OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
     },
   };
-  const sandbox = new LambdaSandbox(sandboxOptions);
+  const sandbox = shutDownAtEnd(new LambdaSandbox(sandboxOptions));
   const started = sandbox.start();
   await options.beforeInit?.(sandbox, control);
   if (options.initFails === true) await assert.rejects(started, SandboxInitError);

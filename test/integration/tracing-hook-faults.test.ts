@@ -16,7 +16,7 @@ import { RuntimeWatch } from '../../src/lifecycle/runtime-watch.ts';
 import { InvocationTracker } from '../../src/tracing/invocation-tracker.ts';
 import { parseTracingSettings } from '../../src/settings/tracing-settings.ts';
 import { createLogger } from '../../src/log.ts';
-import { next, raw, respond } from './harness.ts';
+import { next, raw, respond, shutDownAtEnd } from './harness.ts';
 
 const HOOKS = ['onNextRequest', 'onInvocationEvent', 'onEventForwarded', 'bodyReader', 'answerBytesToKeep', 'onInvocationResult'] as const;
 type Hook = typeof HOOKS[number];
@@ -25,7 +25,7 @@ let layer: TempLayer;
 let sandbox: LambdaSandbox;
 before(async () => {
   layer = await makeLayer();
-  sandbox = new LambdaSandbox({ layerDir: layer.dir, runtime: 'external', timeoutMs: 60_000 });
+  sandbox = shutDownAtEnd(new LambdaSandbox({ layerDir: layer.dir, runtime: 'external', timeoutMs: 60_000 }));
   await sandbox.start();
 });
 after(async () => {
