@@ -9,8 +9,8 @@
 import { performance } from 'node:perf_hooks';
 import { parseCoreConfig, parseExtensionsApi, parseLogLevelSetting, type CoreConfig, type HostPort } from './settings/core-config.ts';
 import { logSettingProblems, SettingProblems } from './settings/env-values.ts';
-import { ConfigError, ListenError, describeError } from './errors.ts';
-import { ExtensionsApiClient } from './lifecycle/extensions-api.ts';
+import { ConfigError, ExtensionsApiError, ListenError, describeError } from './errors.ts';
+import { ExtensionsApiClient, retryingBrokenConnections, type Registration } from './lifecycle/extensions-api.ts';
 import { createLogger, type Logger } from './log.ts';
 import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
 import { youngGenerationCollector } from './proxy/young-generation.ts';
@@ -80,7 +80,8 @@ async function main(argv: readonly string[]): Promise<number> {
   // the next tick, the request waits for its connection), and the two overlap:
   // measured ~3.5 ms less to register than awaiting one after the other.
   const listening = proxy.listen(config.listenerPort).then(() => undefined, (err: unknown) => err);
-  const registering = client.register(extensionName, config.managedInstances ? ['SHUTDOWN'] : ['INVOKE', 'SHUTDOWN']);
+  const registering = registerRetrying(client, extensionName, config.managedInstances ? ['SHUTDOWN'] : ['INVOKE', 'SHUTDOWN'], log);
+  registering.catch(() => undefined); // Awaited below, after the listener: its failure is handled there.
   const listenFailure = await listening;
   if (listenFailure !== undefined) {
     await registering.catch(() => undefined);
@@ -88,7 +89,14 @@ async function main(argv: readonly string[]): Promise<number> {
       `cannot listen on 127.0.0.1:${config.listenerPort} (${describeError(listenFailure)}): another process or extension uses that port; set LRAP_LISTENER_PORT to a free one and point the wrapper at it.`, listenFailure);
     return failInit(client, extensionName, listenError, log);
   }
-  const registration = await registering;
+  let registration: Registration;
+  try {
+    registration = await registering;
+  } catch (err) {
+    // Without an identifier nothing can be reported; exiting during Init is how Lambda learns (Extension.Crash).
+    log.error(describeError(err), { code: 'LRAP_EXTENSIONS_API_FAILED' });
+    return 1;
+  }
   log.debug('registered', { code: 'LRAP_REGISTERED', msSinceStart: Math.round(performance.now()) });
 
   if (config.tracingEnabled) {
@@ -115,12 +123,36 @@ async function failInit(client: ExtensionsApiClient, name: string, err: unknown,
   const message = describeError(err);
   log.error(message, { code });
   try {
-    if (!client.registered) await client.register(name, ['SHUTDOWN']);
-    await client.initError(errorType, message);
+    if (!client.registered) await registerRetrying(client, name, ['SHUTDOWN'], log);
+    await retryingBrokenConnections(() => client.initError(errorType, message), (attempt, backoffMs, retryErr) => {
+      log.warn('the Extensions API connection broke; reporting the init error again', { code: 'LRAP_EXTENSIONS_API_RETRY', attempt, backoffMs, error: describeError(retryErr) });
+    });
   } catch (reportErr) {
+    // Lambda still learns that Init failed: we exit before it ends (Extension.Crash instead of our error type).
     log.error('could not report the init error to Lambda', { code: 'LRAP_EXTENSIONS_API_FAILED', error: describeError(reportErr) });
   }
   return 1;
+}
+
+/**
+ * Registers, again if the connection breaks before Lambda's answer. Lambda
+ * refusing the repeat means it took the first one and its answer (our
+ * identifier) was lost: nothing can be reported without it, so that is a
+ * failure of its own, for the caller to exit on.
+ */
+async function registerRetrying(client: ExtensionsApiClient, name: string, events: readonly ('INVOKE' | 'SHUTDOWN')[], log: Logger): Promise<Registration> {
+  let retried = false;
+  try {
+    return await retryingBrokenConnections(() => client.register(name, events), (attempt, backoffMs, err) => {
+      retried = true;
+      log.warn('the Extensions API connection broke; registering again', { code: 'LRAP_EXTENSIONS_API_RETRY', attempt, backoffMs, error: describeError(err) });
+    });
+  } catch (err) {
+    if (!retried || !(err instanceof ExtensionsApiError) || err.status !== 403) throw err;
+    throw new ExtensionsApiError(
+      `the answer to our registration was lost in a broken connection and Lambda refuses a second one (${describeError(err)}): `
+      + 'exiting, so that Lambda fails this Init and starts the environment again', 403, err);
+  }
 }
 
 // A bug in the extension must not take the function's Runtime API down with it.

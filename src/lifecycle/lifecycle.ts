@@ -5,11 +5,11 @@
 // next event, and a frozen process exports nothing. SHUTDOWN ends the loop.
 
 import { performance } from 'node:perf_hooks';
-import type { ExtensionsApiClient, LifecycleEvent } from './extensions-api.ts';
+import { retryingBrokenConnections, type ExtensionsApiClient, type LifecycleEvent } from './extensions-api.ts';
 import type { RuntimeApiProxy } from '../proxy/runtime-api-proxy.ts';
 import type { RuntimeWatch } from './runtime-watch.ts';
 import type { Logger } from '../log.ts';
-import { ExtensionsApiError, describeError } from '../errors.ts';
+import { describeError } from '../errors.ts';
 
 export type InvokeEvent = Extract<LifecycleEvent, { eventType: 'INVOKE' }>;
 export type ShutdownEvent = Extract<LifecycleEvent, { eventType: 'SHUTDOWN' }>;
@@ -40,14 +40,6 @@ const SHUTDOWN_MARGIN_MS = 150;
 const DRAIN_SHARE = 0.25;
 /** Lambda ends the invocation at its deadline; stop waiting for it a little before. */
 const INVOKE_DEADLINE_MARGIN_MS = 20;
-/**
- * A broken connection to the Extensions API (a reset, a socket that died while
- * the environment was frozen or snapshotted) is retried; Lambda's own error
- * answers are not. Doubling from 10 ms, 6 attempts: ≤ 630 ms in all, well
- * inside the 2 s an external extension gets at SHUTDOWN.
- */
-const NEXT_EVENT_RETRIES = 6;
-const NEXT_EVENT_FIRST_BACKOFF_MS = 10;
 
 export async function runLifecycle(
   client: ExtensionsApiClient,
@@ -104,18 +96,11 @@ async function guarded(call: () => Promise<void>, log: Logger, msg: string, code
   }
 }
 
-async function nextEventRetrying(client: ExtensionsApiClient, log: Logger): Promise<LifecycleEvent> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await client.nextEvent();
-    } catch (err) {
-      const transport = err instanceof ExtensionsApiError && err.status === undefined;
-      if (!transport || attempt >= NEXT_EVENT_RETRIES) throw err;
-      const backoff = NEXT_EVENT_FIRST_BACKOFF_MS * 2 ** attempt;
-      log.warn('the Extensions API connection broke; asking for the next event again', {
-        code: 'LRAP_EXTENSIONS_API_RETRY', attempt: attempt + 1, backoffMs: backoff, error: describeError(err),
-      });
-      await new Promise((resolve) => setTimeout(resolve, backoff));
-    }
-  }
+/** `/event/next`, asked again when its connection breaks (retryingBrokenConnections). */
+function nextEventRetrying(client: ExtensionsApiClient, log: Logger): Promise<LifecycleEvent> {
+  return retryingBrokenConnections(() => client.nextEvent(), (attempt, backoffMs, err) => {
+    log.warn('the Extensions API connection broke; asking for the next event again', {
+      code: 'LRAP_EXTENSIONS_API_RETRY', attempt, backoffMs, error: describeError(err),
+    });
+  });
 }

@@ -1,11 +1,16 @@
-// A loopback relay between the proxy and Lambda's Runtime API that resets the
+// A loopback relay in front of Lambda's API (the sandbox) that resets the
 // connection of one chosen call at one chosen phase: as the request starts
 // (nothing forwarded), halfway through the request, once the whole request went
-// on but before any answer came back, or halfway through the answer.
+// on but before any answer came back, or halfway through the answer. It sits
+// between the proxy and the Runtime API (LRAP_RUNTIME_API_ENDPOINT), or in front
+// of every API the processes call (the sandbox's `apiAddress`): Runtime API
+// calls through the proxy and the extension's own Extensions API calls.
 
 import net from 'node:net';
 
-export type RuntimeCall = 'next' | 'response' | 'error' | 'other';
+export type RuntimeCall = 'next' | 'response' | 'error' | 'init-error' | 'other'
+  // The extension's own calls to the Extensions API.
+  | 'register' | 'event-next' | 'extension-init-error' | 'exit-error';
 export type ResetPhase = 'request-start' | 'mid-request' | 'before-answer' | 'mid-answer';
 export const RESET_PHASES: readonly ResetPhase[] = ['request-start', 'mid-request', 'before-answer', 'mid-answer'];
 
@@ -13,6 +18,11 @@ function callOf(requestLine: string): RuntimeCall {
   if (/^GET \S*\/runtime\/invocation\/next /.test(requestLine)) return 'next';
   if (/^POST \S*\/runtime\/invocation\/[^/]+\/response /.test(requestLine)) return 'response';
   if (/^POST \S*\/runtime\/invocation\/[^/]+\/error /.test(requestLine)) return 'error';
+  if (/^POST \S*\/runtime\/init\/error /.test(requestLine)) return 'init-error';
+  if (/^POST \S*\/extension\/register /.test(requestLine)) return 'register';
+  if (/^GET \S*\/extension\/event\/next /.test(requestLine)) return 'event-next';
+  if (/^POST \S*\/extension\/init\/error /.test(requestLine)) return 'extension-init-error';
+  if (/^POST \S*\/extension\/exit\/error /.test(requestLine)) return 'exit-error';
   return 'other';
 }
 
@@ -20,7 +30,7 @@ export class FaultRelay {
   #target: { host: string; port: number } | undefined;
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
-  #armed: { call: RuntimeCall; phase: ResetPhase; fired: () => void } | undefined;
+  #armed: { call: RuntimeCall; phase: ResetPhase; fired: () => void; left: number } | undefined;
   port = 0;
 
   constructor() {
@@ -47,9 +57,18 @@ export class FaultRelay {
     this.#target = { host: host!, port: Number(port) };
   }
 
-  /** Resets the next `call` at `phase`; resolves once the connection was reset. */
-  arm(call: RuntimeCall, phase: ResetPhase): Promise<void> {
-    return new Promise((fired) => { this.#armed = { call, phase, fired }; });
+  /**
+   * Resets the next `call` at `phase` (the next `times` calls: `Infinity` with
+   * 'request-start' is an API that refuses that call for good); resolves once
+   * the first connection was reset.
+   */
+  arm(call: RuntimeCall, phase: ResetPhase, times = 1): Promise<void> {
+    return new Promise((fired) => { this.#armed = { call, phase, fired, left: times }; });
+  }
+
+  /** Calls of the kind armed that are still to be reset. */
+  get armedLeft(): number {
+    return this.#armed?.left ?? 0;
   }
 
   async stop(): Promise<void> {
@@ -82,9 +101,12 @@ export class FaultRelay {
         fault = undefined;
         const armed = this.#armed;
         if (armed && callOf(chunk.toString('latin1', 0, Math.min(chunk.length, 512))) === armed.call) {
-          this.#armed = undefined;
+          armed.left--;
+          if (armed.left <= 0) this.#armed = undefined;
           fault = armed.phase;
-          fired = armed.fired;
+          const first = armed.fired;
+          armed.fired = () => undefined;
+          fired = first;
           if (fault === 'request-start') return reset();
           if (fault === 'mid-request') {
             outbound.write(chunk.subarray(0, Math.max(1, chunk.length >> 1)), () => reset());

@@ -62,6 +62,11 @@ export interface LambdaSandboxOptions {
    * Python and Ruby, `Runtime.ExitError` on Node.js, Go and others). Default: not enforced.
    */
   readonly outOfMemory?: { readonly errorType: string };
+  /**
+   * What the processes are told AWS_LAMBDA_RUNTIME_API is, given the sandbox's
+   * own address: e.g. a fault-injecting relay in front of it. Default: the address itself.
+   */
+  readonly apiAddress?: (address: string) => string;
 }
 
 /**
@@ -81,9 +86,11 @@ export class LambdaSandbox {
   readonly #server: SandboxServer;
   #address: string | null = null;
   #started = false;
+  readonly #apiAddress: (address: string) => string;
 
   constructor(options: LambdaSandboxOptions) {
     const settings = checkOptions(options);
+    this.#apiAddress = options.apiAddress ?? ((address) => address);
     this.faults = new FaultPlan(() => this.#environment.faultsChanged());
     this.#environment = new ExecutionEnvironment(settings, {
       log: this.#log,
@@ -130,7 +137,7 @@ export class LambdaSandbox {
     if (this.#started) throw new SandboxStateError('start() was already called');
     this.#started = true;
     this.#address = await this.#server.listen();
-    this.#environment.setRuntimeApi(this.#address);
+    this.#environment.setRuntimeApi(this.#apiAddress(this.#address));
     await this.#environment.initialize();
   }
 
