@@ -35,6 +35,15 @@ export const SANDBOX_HOST = 'sandbox.localdomain';
 /** Resolves a host name to all its addresses, as dns.lookup with all: true (injectable for tests). */
 export type ResolveAll = (hostname: string) => Promise<readonly { address: string }[]>;
 
+/**
+ * How long the name's lookup may take. In Lambda it is answered from the
+ * environment's own hosts file in well under a millisecond; a resolver that
+ * never answers (getaddrinfo waits for resolv.conf's timeouts, several seconds
+ * by default) must not hold tracing's start, and with it the extension's first
+ * /event/next, past Init's limit.
+ */
+export const LOOKUP_BUDGET_MS = 250;
+
 /** A delivery larger than Lambda's largest batch (1 MiB) is not Lambda's: it is cut short. */
 const MAX_DELIVERY_BYTES = 2 * 1024 * 1024;
 
@@ -97,11 +106,22 @@ export class TelemetryListener {
   }
 
   async #addresses(): Promise<string[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<'timed-out'>((resolve) => { timer = setTimeout(() => resolve('timed-out'), LOOKUP_BUDGET_MS); });
     try {
-      const found = [...new Set((await this.#resolve(SANDBOX_HOST)).map((a) => a.address))];
+      const answer = await Promise.race([this.#resolve(SANDBOX_HOST), budget]);
+      if (answer === 'timed-out') {
+        this.#log.warn(`${SANDBOX_HOST} did not resolve within ${LOOKUP_BUDGET_MS} ms; the Telemetry API listener is on 127.0.0.1, where Lambda may not deliver`, {
+          code: 'LRAP_TELEMETRY_LOOKUP_TIMEOUT',
+        });
+        return ['127.0.0.1'];
+      }
+      const found = [...new Set(answer.map((a) => a.address))];
       if (found.length > 0) return found;
     } catch {
       // Not resolvable here (a local run, not Lambda): loopback, where a local client can still reach us.
+    } finally {
+      clearTimeout(timer);
     }
     this.#log.debug(`${SANDBOX_HOST} does not resolve here; the Telemetry API listener is on 127.0.0.1`, { code: 'LRAP_TELEMETRY_LOOPBACK' });
     return ['127.0.0.1'];

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createLogger } from '../../src/log.ts';
-import { SANDBOX_HOST, TelemetryListener } from '../../src/telemetry/telemetry-api.ts';
+import { LOOKUP_BUDGET_MS, SANDBOX_HOST, TelemetryListener } from '../../src/telemetry/telemetry-api.ts';
 import type { PlatformEvent } from '../../src/telemetry/platform-events.ts';
 
 const DELIVERY = JSON.stringify([{ time: '2026-12-05T10:00:00.000Z', type: 'platform.start', record: { requestId: 'r-1', version: '$LATEST' } }]);
@@ -56,4 +56,20 @@ test('listens on 127.0.0.1 only when sandbox.localdomain does not resolve', asyn
   assert.equal(received.length, 1);
   await assert.rejects(deliver('127.0.0.2', port), { code: 'ECONNREFUSED' }, 'not on every interface');
   assert.ok(logs.some((l) => l.includes('"LRAP_TELEMETRY_LOOPBACK"')));
+});
+
+test('a resolver that never answers: after its budget the listener is on 127.0.0.1, with one warning, and takes deliveries', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { listener, received, logs } = listenerWith(() => new Promise(() => undefined));
+  t.after(() => listener.close());
+  const listening = listener.listen();
+  await Promise.resolve();
+  t.mock.timers.tick(LOOKUP_BUDGET_MS - 1);
+  t.mock.timers.tick(1);
+  const port = await listening;
+  t.mock.timers.reset();
+  assert.equal(await deliver('127.0.0.1', port), 200);
+  assert.equal(received.length, 1);
+  assert.equal(logs.filter((l) => l.includes('"LRAP_TELEMETRY_LOOKUP_TIMEOUT"')).length, 1);
+  assert.match(logs.find((l) => l.includes('LOOKUP_TIMEOUT'))!, /"level":"warn"/);
 });
