@@ -22,6 +22,11 @@
 //   runtime gets 502 Extension.UpstreamUnreachable (or a cut once part of the
 //   answer was out) and exits as its client does; Lambda has the report, or
 //   learns from that exit. Never an Init timeout.
+// - a call Lambda takes and never answers (stall): no time limit of our own.
+//   The Extensions and Runtime APIs set none (a /register or /init/error that
+//   hangs is Lambda's to end), and Lambda's Init limit ends such an Init as a
+//   timeout, as it would without the extension. (/event/next is a long poll:
+//   a stall there is an idle environment.)
 
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,13 +51,13 @@ interface Rig {
 }
 
 /** The built layer behind a relay for every API, tracing on; not started. */
-async function rig(options: { env?: Record<string, string>; runtime?: RuntimeSpec } = {}): Promise<Rig> {
+async function rig(options: { env?: Record<string, string>; runtime?: RuntimeSpec; initTimeoutMs?: number } = {}): Promise<Rig> {
   const relay = new FaultRelay();
   const relayPort = await relay.start();
   const receiver = await OtlpReceiver.start();
   const port = await freePort();
   const sandbox = shutDownAtEnd(new LambdaSandbox({
-    layerDir: LAYER, runtime: options.runtime ?? 'external', wrapper: WRAPPER, timeoutMs: 30_000, initTimeoutMs: 10_000,
+    layerDir: LAYER, runtime: options.runtime ?? 'external', wrapper: WRAPPER, timeoutMs: 30_000, initTimeoutMs: options.initTimeoutMs ?? 10_000,
     apiAddress: (address) => { relay.relayTo(address); return `127.0.0.1:${relayPort}`; },
     env: { LRAP_LISTENER_PORT: String(port), OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, ...options.env },
   }));
@@ -178,6 +183,32 @@ describe('the extension\'s /init/error', () => {
         if (phase !== 'refused' && failed?.errorType !== 'Extension.InvalidListenerPort') figures.fail(`init/error ${phase}: Lambda got error type ${failed?.errorType}`);
         const exit = await rigged.sandbox.waitForEvent('process-exit', { match: (e) => e.detail.name === 'lambda-trace-proxy' });
         if (exit.detail.code !== 1 && exit.detail.signal === null) figures.fail(`init/error ${phase}: the extension exited ${JSON.stringify(exit.detail)}`);
+      } finally {
+        await rigged.close();
+      }
+      assert.deepEqual(figures.failures.slice(failedBefore), []);
+    });
+  }
+});
+
+describe('a call Lambda takes and never answers', () => {
+  const cases: readonly { call: RuntimeCall; env?: Record<string, string>; runtime?: RuntimeSpec }[] = [
+    { call: 'register' },
+    { call: 'extension-init-error', env: { LRAP_LISTENER_PORT: 'not-a-port' } },
+    { call: 'init-error', runtime: { command: [NODE, path.join(ROOT, 'test/fuzz/fixtures/init-error-runtime.ts')] } },
+  ];
+  for (const { call, env, runtime } of cases) {
+    test(`${call} stalls: Lambda's own Init limit ends the Init, as without the extension`, async () => {
+      const failedBefore = figures.failures.length;
+      const rigged = await rig({ env, runtime, initTimeoutMs: 1_000 });
+      try {
+        figures.cases++;
+        figures.faults++;
+        const fired = rigged.relay.arm(call, 'stall');
+        const failed = await initFailure(rigged.sandbox.start());
+        await fired;
+        if (failed?.reason !== 'timeout') figures.fail(`${call} stalled: Init ${failed ? `failed as ${failed.reason}` : 'succeeded'}, expected Lambda's timeout`);
+        if (/LRAP_FATAL|"code":"LRAP_INTERNAL_ERROR"/.test(extensionLog(rigged))) figures.fail(`${call} stalled: the extension failed`);
       } finally {
         await rigged.close();
       }

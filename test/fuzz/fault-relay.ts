@@ -13,6 +13,8 @@ export type RuntimeCall = 'next' | 'response' | 'error' | 'init-error' | 'other'
   | 'register' | 'event-next' | 'extension-init-error' | 'exit-error';
 export type ResetPhase = 'request-start' | 'mid-request' | 'before-answer' | 'mid-answer';
 export const RESET_PHASES: readonly ResetPhase[] = ['request-start', 'mid-request', 'before-answer', 'mid-answer'];
+/** A reset at one of those phases, or 'stall': the call is taken and never forwarded nor answered. */
+export type FaultPhase = ResetPhase | 'stall';
 
 function callOf(requestLine: string): RuntimeCall {
   if (/^GET \S*\/runtime\/invocation\/next /.test(requestLine)) return 'next';
@@ -30,7 +32,7 @@ export class FaultRelay {
   #target: { host: string; port: number } | undefined;
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
-  #armed: { call: RuntimeCall; phase: ResetPhase; fired: () => void; left: number } | undefined;
+  #armed: { call: RuntimeCall; phase: FaultPhase; fired: () => void; left: number } | undefined;
   port = 0;
 
   constructor() {
@@ -62,7 +64,7 @@ export class FaultRelay {
    * 'request-start' is an API that refuses that call for good); resolves once
    * the first connection was reset.
    */
-  arm(call: RuntimeCall, phase: ResetPhase, times = 1): Promise<void> {
+  arm(call: RuntimeCall, phase: FaultPhase, times = 1): Promise<void> {
     return new Promise((fired) => { this.#armed = { call, phase, fired, left: times }; });
   }
 
@@ -90,11 +92,13 @@ export class FaultRelay {
     // Requests on a kept-alive connection follow each other: the first client
     // bytes after an answer started begin the next request.
     let atRequestStart = true;
-    let fault: ResetPhase | undefined;
+    let fault: FaultPhase | undefined;
+    let stalled = false;
     let fired: (() => void) | undefined;
     let answerSeen = false;
     const reset = () => { inbound.resetAndDestroy(); outbound.resetAndDestroy(); fired?.(); fired = undefined; };
     inbound.on('data', (chunk: Buffer) => {
+      if (stalled) return;
       if (atRequestStart) {
         atRequestStart = false;
         answerSeen = false;
@@ -108,6 +112,12 @@ export class FaultRelay {
           armed.fired = () => undefined;
           fired = first;
           if (fault === 'request-start') return reset();
+          if (fault === 'stall') {
+            stalled = true; // Kept open, read, never answered: until the caller gives up or stop().
+            fired?.();
+            fired = undefined;
+            return;
+          }
           if (fault === 'mid-request') {
             outbound.write(chunk.subarray(0, Math.max(1, chunk.length >> 1)), () => reset());
             return;
