@@ -13,7 +13,7 @@ import { ConfigError, ExtensionsApiError, ListenError, describeError } from './e
 import { ExtensionsApiClient, retryingBrokenConnections, type Registration } from './lifecycle/extensions-api.ts';
 import { createLogger, type Logger } from './log.ts';
 import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
-import { youngGenerationCollector } from './proxy/young-generation.ts';
+import { youngGenerationCollector, type CollectYoungGeneration } from './proxy/young-generation.ts';
 import { guardObserver } from './proxy/invocation-observer.ts';
 import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
 import { RuntimeWatch } from './lifecycle/runtime-watch.ts';
@@ -75,10 +75,17 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     } : undefined,
   });
-  const proxy = new RuntimeApiProxy(config.upstream, watch, log, youngGenerationCollector());
+  // Made once Init is over for us (it loads node:v8 and node:vm and creates a
+  // context: ~2-3 ms): no event, and so no large body, reaches the proxy before.
+  let collectYoung: CollectYoungGeneration | undefined;
+  const proxy = new RuntimeApiProxy(config.upstream, watch, log, () => collectYoung?.());
   // The port is bound before the register request can leave (listen binds on
   // the next tick, the request waits for its connection), and the two overlap:
   // measured ~3.5 ms less to register than awaiting one after the other.
+  // Listening after the request has left would take listen()'s ~5 ms (node:dns,
+  // node:cluster, Node's IPv6 check) off the register path, but a runtime that
+  // starts in a few ms (a Go or Rust bootstrap) could then connect before the
+  // bind, and a refused connection fails its Init.
   const listening = proxy.listen(config.listenerPort).then(() => undefined, (err: unknown) => err);
   const registering = registerRetrying(client, extensionName, config.managedInstances ? ['SHUTDOWN'] : ['INVOKE', 'SHUTDOWN'], log);
   registering.catch(() => undefined); // Awaited below, after the listener: its failure is handled there.
@@ -113,6 +120,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
   log.debug('ready', { msSinceStart: Math.round(performance.now()), tracing: hooks !== undefined });
+  // After /event/next has left (runLifecycle sends it on this turn): our part of Init is done.
+  setImmediate(() => { collectYoung = youngGenerationCollector(); });
   return runLifecycle(client, proxy, watch, hooks, log);
 }
 

@@ -1,0 +1,31 @@
+// The proxy's young-generation collector: it must collect, and leave V8's flags
+// as Node started with them (else Node's built-in code cache stops matching and
+// every Node module loaded afterwards is compiled from scratch).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import vm from 'node:vm';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { youngGenerationCollector } from '../../src/proxy/young-generation.ts';
+
+test('the collector runs minor collections, and --expose-gc is off again once it is made', async () => {
+  const collect = youngGenerationCollector();
+  assert.ok(collect, 'no collector');
+  // A context made now gets no `gc`: the flag was set only for the collector's own context.
+  assert.equal(vm.runInNewContext('typeof gc'), 'undefined');
+  const kinds: number[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+      if (kind !== undefined) kinds.push(kind);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  try {
+    collect();
+    // GC entries are delivered asynchronously: wait until ours is in.
+    while (!kinds.includes(constants.NODE_PERFORMANCE_GC_MINOR)) await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    observer.disconnect();
+  }
+});
