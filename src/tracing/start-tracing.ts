@@ -19,6 +19,7 @@ import { createOtlpExporter } from '../export/span-export.ts';
 import { BUDGET_FLOOR_MS, CollectorHealth, INITIAL_BUDGET_MS, LifecycleClock } from '../export/collector-health.ts';
 import { ExportQueue } from '../export/export-queue.ts';
 import { FlushHoldReporter, SpanFlusher } from '../export/span-flusher.ts';
+import { warmUpSpanSerialization } from '../export/serialization-warm-up.ts';
 import { InvocationTracker } from './invocation-tracker.ts';
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
 import { parseTelemetrySettings } from '../settings/telemetry-settings.ts';
@@ -152,7 +153,10 @@ export async function startTracing({ env, config, registration, log }: StartTrac
   // compile the export path now rather than on the first invocation's bill.
   // On the next turn of the event loop, so that the lifecycle's /event/next
   // (which ends our part of Init) is sent first.
-  setImmediate(() => void queue.warmUp());
+  setImmediate(() => {
+    void queue.warmUp();
+    warmUpSpanSerialization(otlp.protocol === 'http/json');
+  });
   return { observer: tracker, hooks };
 }
 
