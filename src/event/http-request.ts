@@ -84,31 +84,36 @@ export function httpTrigger(source: HttpTriggerSource, facts: HttpRequestFacts, 
  * latter wins for a name it has. ALB sends one of the two, payload 2.0 only `headers`.
  */
 export function indexHeaders(headers: unknown, multiValueHeaders: unknown): HeaderIndex {
+  // Plain loops, one array per name: this runs on every HTTP event (test/bench/profile.ts).
   const index = new Map<string, string[]>();
   const multi = asJsonObject(multiValueHeaders);
   if (multi !== undefined) {
-    for (const [name, values] of Object.entries(multi)) {
+    for (const name in multi) {
+      const values = multi[name];
       if (!Array.isArray(values)) continue;
-      const strings = values.filter((v): v is string => typeof v === 'string');
-      appendHeaderValues(index, name.toLowerCase(), strings);
+      const lower = name.toLowerCase();
+      let list = index.get(lower);
+      for (const value of values as unknown[]) {
+        if (typeof value !== 'string') continue;
+        if (list === undefined) index.set(lower, list = []);
+        list.push(value);
+      }
     }
   }
-  const fromMulti = new Set(index.keys());
+  const fromMulti = index.size > 0 ? new Set(index.keys()) : undefined;
   const single = asJsonObject(headers);
   if (single !== undefined) {
-    for (const [name, value] of Object.entries(single)) {
+    for (const name in single) {
+      const value = single[name];
+      if (typeof value !== 'string') continue;
       const lower = name.toLowerCase();
-      if (typeof value === 'string' && !fromMulti.has(lower)) appendHeaderValues(index, lower, [value]);
+      if (fromMulti?.has(lower)) continue;
+      const list = index.get(lower);
+      if (list === undefined) index.set(lower, [value]);
+      else list.push(value);
     }
   }
   return index;
-}
-
-function appendHeaderValues(index: Map<string, string[]>, name: string, values: readonly string[]): void {
-  if (values.length === 0) return;
-  const existing = index.get(name);
-  if (existing === undefined) index.set(name, [...values]);
-  else existing.push(...values);
 }
 
 export function firstHeader(headers: HeaderIndex, name: string): string | undefined {

@@ -35,7 +35,7 @@ const LOWER_E = 0x65;
 const LEFT_BRACE = 0x7b;
 const RIGHT_BRACE = 0x7d;
 
-const LITERALS: readonly Buffer[] = [Buffer.from('true'), Buffer.from('false'), Buffer.from('null')];
+const LITERALS: readonly string[] = ['true', 'false', 'null'];
 
 const IN_OBJECT = 1;
 const IN_ARRAY = 2;
@@ -246,10 +246,15 @@ function scanNumber(buf: Buffer, pos: number): number {
   return i;
 }
 
+// Compared byte by byte in JavaScript: Buffer#compare is a native call, and a request context full
+// of `null`s made it 5 % of the event's view (test/bench/profile.ts).
 function scanLiteral(buf: Buffer, pos: number): number {
   for (const literal of LITERALS) {
     const end = pos + literal.length;
-    if (end <= buf.length && buf.compare(literal, 0, literal.length, pos, end) === 0) return end;
+    if (end > buf.length) continue;
+    let i = 0;
+    while (i < literal.length && buf[pos + i] === literal.charCodeAt(i)) i++;
+    if (i === literal.length) return end;
   }
   return -1;
 }
