@@ -127,6 +127,22 @@ export function readAnonymous(pid: number): number | undefined {
  * node (same pid), but a launcher that forks would leave node as its child:
  * follow children until a process named node turns up.
  */
+/** CPU time a process has used so far (user and system), ms; undefined when it is gone. */
+export function readCpuMs(pid: number): { user: number; system: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), from field 3 on: utime is 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const tick = 1000 / CLOCK_TICKS_PER_SECOND;
+    return { user: Number(fields[11]) * tick, system: Number(fields[12]) * tick };
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: 100 on every Linux Lambda runs on (and on this machine). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 export function findNodePid(pid: number): number | undefined {
   const queue = [pid];
   while (queue.length > 0) {

