@@ -88,6 +88,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
   #initParent: { span: Span; fallbackEnd: number } | undefined;
   /** The body of an `/init/error` post, read as it passes. */
   #initError: ErrorBodyReader | undefined;
+  #lastResourceId: { readonly arn: string; readonly id: string } | undefined;
 
   constructor(options: InvocationTrackerOptions) {
     this.#o = options;
@@ -125,7 +126,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     if (incoming.parentSource) attributes['lambda_trace_proxy.parent_source'] = incoming.parentSource;
     if (invokedArn) {
       attributes[ATTR_AWS_LAMBDA_INVOKED_ARN] = invokedArn;
-      attributes[ATTR_CLOUD_RESOURCE_ID] = resourceIdFromArn(invokedArn, identity.functionVersion);
+      attributes[ATTR_CLOUD_RESOURCE_ID] = this.#resourceId(invokedArn);
     }
     const parentContext = incoming.parent ? trace.setSpanContext(ROOT_CONTEXT, incoming.parent) : ROOT_CONTEXT;
     const span = tracer.startSpan(trigger.spanName, {
@@ -391,6 +392,15 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     if (error !== undefined) markError(span, error);
     if (coldStart && !this.#initRecorded) this.#initParent = { span, fallbackEnd: performanceTime(start) };
     this.#end(facts.requestId, span, performanceTime(done.at));
+  }
+
+  /** Lambda sends the same ARN with every event: taken apart once, not per invocation. */
+  #resourceId(invokedArn: string): string {
+    const last = this.#lastResourceId;
+    if (last?.arn === invokedArn) return last.id;
+    const id = resourceIdFromArn(invokedArn, this.#o.identity.functionVersion);
+    this.#lastResourceId = { arn: invokedArn, id };
+    return id;
   }
 
   #remember(requestId: string): void {
