@@ -8,8 +8,11 @@ import { ATTR_FAAS_TRIGGER, FAAS_TRIGGER_VALUE_HTTP } from '@opentelemetry/seman
 import { asJsonObject, asNonEmptyString } from './json-scan.ts';
 import { type HttpTriggerInfo, type HttpTriggerSource, TRACE_HEADER_NAMES, type TraceCarrier, type TraceHeaderName, setAttribute } from './trigger.ts';
 
-/** The members every HTTP event is classified and spliced by. */
-export const HTTP_SHAPE = { requestContext: true, methodArn: true, headers: true, multiValueHeaders: true } as const;
+/**
+ * The members every HTTP event is classified and spliced by. The header maps are read as objects in
+ * the view's one pass, so that injection finds its splice points there instead of reading them again.
+ */
+export const HTTP_SHAPE = { requestContext: true, methodArn: true, headers: { '*': true }, multiValueHeaders: { '*': true } } as const;
 
 const KNOWN_HTTP_METHODS: ReadonlySet<string> = new Set([
   HTTP_REQUEST_METHOD_VALUE_CONNECT,

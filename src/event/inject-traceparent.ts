@@ -91,7 +91,8 @@ function planHeaderMap(
     splices.push({ start: map.valueStart, end: map.valueEnd, text: `{${toWrite.map((h) => memberText(h, encode)).join(',')}}` });
     return;
   }
-  const object = readObject(event, map.valueStart);
+  // Read by the view already (HTTP_SHAPE), unless the view came from elsewhere.
+  const object = map.object ?? readObject(event, map.valueStart);
   if (object === undefined) return;
   const appended: string[] = [];
   for (const header of toWrite) {
