@@ -22,6 +22,12 @@ import { READ_MORE, READ_WHOLE, type BodyReader, type EventAnswer, type EventRew
 const MAX_PREALLOCATED_EVENT_BYTES = 8 * 1024 * 1024;
 /** An event longer than this is read by its head (see #relayEvent): smaller ones are cheaper read whole. */
 const HEAD_MIN_BYTES = 64 * 1024;
+/**
+ * A spliced event up to this size goes out as one buffer: copying a few KiB costs less than a
+ * write through node:http per piece (an API Gateway event is 9 pieces). Larger ones are written
+ * piece by piece (corked), sparing a copy of up to 6 MB.
+ */
+const CONCAT_MAX_BYTES = 16 * 1024;
 /** Body bytes relayed between two young-generation collections (see #relayed). */
 const COLLECT_AFTER_BYTES = 1024 * 1024;
 
@@ -456,8 +462,8 @@ export class RuntimeApiProxy {
     if (rewrite?.traceIdHeader !== undefined) replaceHeaderValue(headers, 'lambda-runtime-trace-id', rewrite.traceIdHeader);
     if (!replaceHeaderValue(headers, 'content-length', String(length))) headers.push('Content-Length', String(length));
     this.#writeHead(res, upRes, headers);
-    if (!more && pieces.length === 1) {
-      res.end(pieces[0]);
+    if (!more && (pieces.length === 1 || length <= CONCAT_MAX_BYTES)) {
+      res.end(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, length));
       return;
     }
     res.cork(); // One writev for all the pieces.
