@@ -16,7 +16,7 @@ describe('scanning values', () => {
 
   it('refuses what the grammar does not allow outside strings', () => {
     assert.equal(readRootObject(b('{"a":01}')), undefined, 'a leading zero');
-    for (const value of ['-', '1.', '1e', 'tru', 'nul', '{"a"}', '{"a":1,}', '[1,]', '[1 2]', '{1:2}', '"open', '{"a":[}']) {
+    for (const value of ['-', '1.', '1e', 'tru', 'nul', 'nulL', 'f', 'True', 'nan', '{"a"}', '{"a":1,}', '[1,]', '[1 2]', '{1:2}', '"open', '{"a":[}']) {
       assert.equal(scanValue(b(value), 0), -1, value);
     }
   });

@@ -5,6 +5,7 @@ import { ROOT_CONTEXT, SpanKind, trace, type Attributes } from '@opentelemetry/a
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
 import { classifyTrigger, traceCarrierGetter, type TriggerInfo } from '../../src/event/triggers.ts';
+import { indexHeaders } from '../../src/event/http-request.ts';
 
 const FUNCTION_NAME = 'orders-fn';
 
@@ -356,6 +357,25 @@ describe('HTTP details', () => {
     const rest = fixtureJson('apigw-rest.json');
     const multiValueHeaders = { ...(rest.multiValueHeaders as object), traceparent: ['00-a', '00-b'] };
     assert.deepEqual(classify({ ...rest, multiValueHeaders }).parentCarrier?.traceparent, ['00-a', '00-b']);
+  });
+
+  it('indexes headers by lower-case name: multiValueHeaders win for a name they have, headers add the rest', () => {
+    const index = indexHeaders(
+      { 'Host': 'a.example', 'host': 'b.example', 'X-Only-Single': 'one', 'Accept': 'text/plain', 'Bad': 7 },
+      { 'accept': ['application/json', 3, 'text/html'], 'ACCEPT': ['*/*'], 'X-Empty': [], 'X-Not-List': 'x' },
+    );
+    assert.deepEqual([...index], [
+      ['accept', ['application/json', 'text/html', '*/*']],
+      ['host', ['a.example', 'b.example']],
+      ['x-only-single', ['one']],
+    ]);
+    assert.deepEqual([...indexHeaders(null, undefined)], []);
+  });
+
+  it('takes the last of a repeated header key, as JSON.parse does', () => {
+    const event = Buffer.from(JSON.stringify({ ...fixtureJson('apigw-rest.json'), headers: { 'User-Agent': 'first' }, multiValueHeaders: null })
+      .replace('"User-Agent":"first"', '"User-Agent":"first","User-Agent":"second"'));
+    assert.equal(classifyTrigger(event, FUNCTION_NAME).attributes['user_agent.original'], 'second');
   });
 
   it('treats a Lambda authorizer request as not HTTP (its answer is a policy)', () => {
