@@ -12,13 +12,20 @@
 // the table and exits 1 if memory or descriptors grew, or an invocation failed.
 //
 //   SOAK_MINUTES=60  SOAK_WARMUP_MINUTES=10  SOAK_SEED=<n>  SOAK_TOLERANCE_PERCENT=5
+//
+// Diagnostic runs (not the shipped process): SOAK_DIAGNOSE=<dir> runs a copy of
+// the layer whose launcher preloads test/soak/heap-probe.cjs, prints V8's heap
+// used (as sampled, and after a full collection) next to RSS each minute, and
+// SOAK_HEAP_SNAPSHOTS=3,12 writes heap snapshots into <dir> at those minutes.
+// SOAK_ENV='NAME=value ...' adds variables to the function's environment (to
+// compare allocator or GC settings before they go into the launcher).
 
 import http from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { FIXTURES, RUNTIME, next, raw, request, respond, startWithProxy, type ProxiedSandbox, type RawResponse } from '../integration/harness.ts';
+import { FIXTURES, LAYER, RUNTIME, next, raw, request, respond, startWithProxy, type ProxiedSandbox, type RawResponse } from '../integration/harness.ts';
 import { SeededRandom } from '../support/seeded-random.ts';
 import { extensionPid } from '../support/extension-process.ts';
 
@@ -31,6 +38,13 @@ const TOLERANCE = positiveNumber('SOAK_TOLERANCE_PERCENT', 5);
 // environments see about the same rate, with overlapping invocations in the second.
 const PACE_MS = positiveNumber('SOAK_PACE_MS', 100);
 const LMI_WORKERS = 4;
+const DIAGNOSE = process.env.SOAK_DIAGNOSE || undefined;
+const EXTRA_ENV = Object.fromEntries((process.env.SOAK_ENV ?? '').split(/\s+/).filter(Boolean).map((pair) => {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) throw new Error(`SOAK_ENV: ${pair}: expected NAME=value`);
+  return [pair.slice(0, eq), pair.slice(eq + 1)];
+}));
+const SNAPSHOT_MINUTES = new Set((process.env.SOAK_HEAP_SNAPSHOTS ?? '').split(',').filter(Boolean).map(Number));
 const LAMBDA_LIMIT = 6_291_556;
 const MiB = 1024 * 1024;
 
@@ -184,31 +198,86 @@ function forgetBodies(env: ProxiedSandbox): void {
 // ---------------------------------------------------------------------------
 // Measurements from /proc.
 
-interface Sample { readonly minute: number; readonly rssKiB: number; readonly fds: number }
+interface Sample {
+  readonly minute: number;
+  readonly rssKiB: number;
+  /** Anonymous memory (heap, malloc arenas, buffers): the part a leak grows; the rest is mapped files (node's binary). */
+  readonly anonKiB: number;
+  readonly fds: number;
+  /** SOAK_DIAGNOSE only: V8's heap used as sampled, and after a full collection. */
+  readonly heapUsedKiB?: number;
+  readonly retainedKiB?: number;
+}
 
 async function sample(pid: number, minute: number): Promise<Sample> {
   const status = await readFile(`/proc/${pid}/status`, 'latin1');
-  const rssKiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
-  return { minute, rssKiB, fds: readdirSync(`/proc/${pid}/fd`).length };
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'latin1');
+  const figures = {
+    minute,
+    rssKiB: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]),
+    anonKiB: Number(/^Anonymous:\s+(\d+) kB/m.exec(rollup)?.[1]),
+    fds: readdirSync(`/proc/${pid}/fd`).length,
+  };
+  return DIAGNOSE === undefined ? figures : { ...figures, ...await probeHeap(DIAGNOSE, pid, minute) };
 }
 
-function verdict(name: string, samples: readonly Sample[]): { ok: boolean; line: string } {
+// ---------------------------------------------------------------------------
+// SOAK_DIAGNOSE: a copy of the layer whose launcher preloads heap-probe.cjs.
+
+function diagnosticLayer(dir: string): string {
+  const layer = path.join(dir, 'layer');
+  rmSync(layer, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(LAYER, layer, { recursive: true, filter: (from) => !from.endsWith('/bin/node') });
+  symlinkSync(path.join(LAYER, 'lambda-trace-proxy/bin/node'), path.join(layer, 'lambda-trace-proxy/bin/node'));
+  const launcher = path.join(layer, 'extensions/lambda-trace-proxy');
+  const shipped = readFileSync(launcher, 'utf8');
+  const probe = path.join(path.dirname(new URL(import.meta.url).pathname), 'heap-probe.cjs');
+  const patched = shipped.replace('exec "$root/bin/node" "$bundle"', `exec "$root/bin/node" --expose-gc -r ${probe} "$bundle"`);
+  if (patched === shipped) throw new Error('SOAK_DIAGNOSE: the launcher no longer has the line to patch');
+  writeFileSync(launcher, patched, { mode: 0o755 });
+  return layer;
+}
+
+async function probeHeap(dir: string, pid: number, minute: number): Promise<{ heapUsedKiB: number; retainedKiB: number }> {
+  const lines = path.join(dir, `${pid}.jsonl`);
+  const count = () => existsSync(lines) ? readFileSync(lines, 'utf8').split('\n').filter(Boolean).length : 0;
+  const had = count();
+  if (SNAPSHOT_MINUTES.has(minute)) writeFileSync(path.join(dir, `${pid}.snapshot`), path.join(dir, `${pid}-minute-${minute}.heapsnapshot`));
+  process.kill(pid, 'SIGUSR2');
+  // The probe answers within the extension's event loop; a snapshot takes seconds.
+  while (count() === had) await delay(50);
+  const last = JSON.parse(readFileSync(lines, 'utf8').trim().split('\n').pop()!) as { before: { heapUsed: number }; afterGc: { heapUsed: number } };
+  return { heapUsedKiB: last.before.heapUsed / 1024, retainedKiB: last.afterGc.heapUsed / 1024 };
+}
+
+function verdict(name: string, samples: readonly Sample[]): { ok: boolean; lines: string[] } {
   const after = samples.filter((s) => s.minute >= WARMUP);
-  if (after.length < 2) return { ok: true, line: `${name}: fewer than 2 samples after the ${WARMUP}-minute warm-up; nothing to compare` };
+  if (after.length < 2) return { ok: true, lines: [`${name}: fewer than 2 samples after the ${WARMUP}-minute warm-up; nothing to compare`] };
   const rss = after.map((s) => s.rssKiB);
   const fds = after.map((s) => s.fds);
-  const spread = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / Math.min(...xs) * 100;
-  const drift = (xs: number[]) => (xs[xs.length - 1]! - xs[0]!) / xs[0]! * 100;
+  const spread = (xs: readonly number[]) => (Math.max(...xs) - Math.min(...xs)) / Math.min(...xs) * 100;
+  const drift = (xs: readonly number[]) => (xs[xs.length - 1]! - xs[0]!) / xs[0]! * 100;
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   const ok = spread(rss) <= TOLERANCE && spread(fds) <= TOLERANCE;
   // A leak grows steadily; heap plateaus and GC timing do not: the least-squares trend over the second half tells them apart.
   const half = after.slice(Math.floor(after.length / 2));
-  const trend = slopePerHour(half.map((s) => s.minute), half.map((s) => s.rssKiB / 1024));
+  const trend = (of: (s: Sample) => number | undefined) => slopePerHour(half.map((s) => s.minute), half.map((s) => (of(s) ?? 0) / 1024));
+  // The verdict is on RSS; the other figures say where RSS went: anonymous
+  // memory (V8's heap, malloc), and with SOAK_DIAGNOSE what V8 retains.
+  const range = (label: string, of: (s: Sample) => number | undefined) => {
+    const xs = after.map(of).filter((x): x is number => x !== undefined);
+    return xs.length < after.length ? [] : [`${label} ${mb(Math.min(...xs))}-${mb(Math.max(...xs))} MB (spread ${spread(xs).toFixed(1)} %, second-half trend ${signed(trend(of))} MB/hour)`];
+  };
   return {
     ok,
-    line: `${name}: after warm-up (minutes ${WARMUP}-${after[after.length - 1]!.minute}) RSS ${mb(Math.min(...rss))}-${mb(Math.max(...rss))} MB, ` +
-      `spread ${spread(rss).toFixed(1)} %, first to last ${drift(rss) >= 0 ? '+' : ''}${drift(rss).toFixed(1)} %; ` +
-      `fds ${Math.min(...fds)}-${Math.max(...fds)}, spread ${spread(fds).toFixed(1)} % → ${ok ? 'flat' : `NOT flat within ${TOLERANCE} %`}; ` +
-      `RSS trend over the second half ${trend >= 0 ? '+' : ''}${trend.toFixed(1)} MB/hour`,
+    lines: [
+      `${name}: after warm-up (minutes ${WARMUP}-${after[after.length - 1]!.minute}) RSS ${mb(Math.min(...rss))}-${mb(Math.max(...rss))} MB, ` +
+        `spread ${spread(rss).toFixed(1)} %, first to last ${signed(drift(rss))} %; ` +
+        `fds ${Math.min(...fds)}-${Math.max(...fds)}, spread ${spread(fds).toFixed(1)} % → ${ok ? 'flat' : `NOT flat within ${TOLERANCE} %`}; ` +
+        `RSS trend over the second half ${signed(trend((s) => s.rssKiB))} MB/hour`,
+      `${name}: where it sits: ${[...range('anonymous', (s) => s.anonKiB), ...range('V8 retained after a full GC', (s) => s.retainedKiB)].join('; ')}`,
+    ],
   };
 }
 
@@ -235,17 +304,19 @@ async function main(): Promise<number> {
   let sinkRequests = 0;
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
-  const tracing = { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint };
+  const tracing = { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...EXTRA_ENV, ...(DIAGNOSE === undefined ? {} : { SOAK_PROBE_DIR: DIAGNOSE }) };
+  const layer = DIAGNOSE === undefined ? {} : { layerDir: diagnosticLayer(DIAGNOSE) };
 
-  console.log(`soak: ${MINUTES} min, warm-up ${WARMUP} min, seed ${rng.seed} (SOAK_SEED=${rng.seed} to repeat), pace ${PACE_MS} ms, tolerance ${TOLERANCE} %`);
-  const onDemand = await startWithProxy({ timeoutMs: 60_000, env: tracing });
-  const lmi = await startWithProxy({ timeoutMs: 60_000, concurrency: LMI_WORKERS, env: tracing });
+  console.log(`soak: ${MINUTES} min, warm-up ${WARMUP} min, seed ${rng.seed} (SOAK_SEED=${rng.seed} to repeat), pace ${PACE_MS} ms, tolerance ${TOLERANCE} %${process.env.SOAK_ENV ? `, SOAK_ENV='${process.env.SOAK_ENV}'` : ''}`);
+  const onDemand = await startWithProxy({ timeoutMs: 60_000, env: tracing, ...layer });
+  const lmi = await startWithProxy({ timeoutMs: 60_000, concurrency: LMI_WORKERS, env: tracing, ...layer });
   const envs = [{ name: 'on-demand', env: onDemand, lmi: false }, { name: `managed instances (${LMI_WORKERS})`, env: lmi, lmi: true }].map((e) => ({
     ...e, pid: extensionPid(e.env.port), samples: [] as Sample[], tally: { invocations: 0, bytesIn: 0, bytesOut: 0, failures: [] } as Tally, rng: rng.fork(),
   }));
   const workers = [runtimeWorker(onDemand, envs[0]!.tally), ...Array.from({ length: LMI_WORKERS }, () => runtimeWorker(lmi, envs[1]!.tally))];
 
-  const header = `| minute | ${envs.map((e) => `${e.name}: invocations | RSS MB | fds`).join(' | ')} | exports |`;
+  const columns = `invocations | RSS MB | anon MB${DIAGNOSE === undefined ? '' : ' | heap used MB | retained MB'} | fds`;
+  const header = `| minute | ${envs.map((e) => `${e.name}: ${columns}`).join(' | ')} | exports |`;
   console.log(header);
   console.log(header.replace(/[^|]+/g, '---'));
   const started = Date.now();
@@ -257,7 +328,7 @@ async function main(): Promise<number> {
         : [caller(e.env, e.rng, false, until, e.tally)]));
     }
     for (const e of envs) e.samples.push(await sample(e.pid, minute));
-    console.log(`| ${minute} | ${envs.map((e) => { const s = e.samples[e.samples.length - 1]!; return `${e.tally.invocations} | ${mb(s.rssKiB)} | ${s.fds}`; }).join(' | ')} | ${sinkRequests} |`);
+    console.log(`| ${minute} | ${envs.map((e) => { const s = e.samples[e.samples.length - 1]!; return [e.tally.invocations, mb(s.rssKiB), mb(s.anonKiB), ...(s.heapUsedKiB === undefined ? [] : [mb(s.heapUsedKiB), mb(s.retainedKiB!)]), s.fds].join(' | '); }).join(' | ')} | ${sinkRequests} |`);
   }
 
   for (const e of envs) await e.env.sandbox.shutdown();
@@ -269,7 +340,7 @@ async function main(): Promise<number> {
   for (const e of envs) {
     const v = verdict(e.name, e.samples);
     ok &&= v.ok;
-    console.log(v.line);
+    for (const line of v.lines) console.log(line);
     const t = e.tally;
     console.log(`${e.name}: ${t.invocations} invocations, ${(t.bytesIn / MiB).toFixed(0)} MiB of events, ${(t.bytesOut / MiB).toFixed(0)} MiB posted back, ${t.failures.length} failures`);
     for (const f of t.failures.slice(0, 10)) console.log(`  failure: ${f}`);

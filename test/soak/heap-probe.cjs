@@ -1,0 +1,51 @@
+// Diagnostic preload for `SOAK_DIAGNOSE` runs only (never in the shipped
+// launcher): on SIGUSR2 the extension appends one JSON line to
+// $SOAK_PROBE_DIR/<pid>.jsonl with V8's heap figures as they are, then after a
+// full collection (what is retained), and writes a heap snapshot when the file
+// $SOAK_PROBE_DIR/<pid>.snapshot names where to put one. CommonJS because it is
+// loaded with `node -r` before the bundle. SOAK_PROBE_V8_FLAGS (comma-separated)
+// are set once the bundle has loaded, as a heap policy set at run time would be,
+// to try one before it goes into the extension.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const v8 = require('node:v8');
+
+const dir = process.env.SOAK_PROBE_DIR;
+const flags = process.env.SOAK_PROBE_V8_FLAGS;
+if (flags) setTimeout(() => { for (const flag of flags.split(',')) v8.setFlagsFromString(flag); }, 0);
+
+if (dir) {
+  const out = path.join(dir, `${process.pid}.jsonl`);
+  const figures = () => {
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  };
+  // Where resident memory sits: glibc's main arena ([heap]), other anonymous
+  // mappings (V8's pages, thread arenas, big malloc chunks), mapped files.
+  const residentKiB = () => {
+    const out = { brkHeap: 0, otherAnon: 0, file: 0 };
+    let kind = 'file';
+    for (const line of fs.readFileSync('/proc/self/smaps', 'latin1').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) kind = head[1] === '[heap]' ? 'brkHeap' : head[1] === '' || head[1].startsWith('[anon') ? 'otherAnon' : 'file';
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss) out[kind] += Number(rss[1]);
+    }
+    return out;
+  };
+  process.on('SIGUSR2', () => {
+    const before = { ...figures(), resident: residentKiB() };
+    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]));
+    const request = path.join(dir, `${process.pid}.snapshot`);
+    let snapshot;
+    if (fs.existsSync(request)) {
+      snapshot = fs.readFileSync(request, 'utf8').trim();
+      fs.rmSync(request);
+      v8.writeHeapSnapshot(snapshot); // collects garbage first
+    } else {
+      globalThis.gc();
+    }
+    fs.appendFileSync(out, JSON.stringify({ before, spaces, afterGc: figures(), snapshot }) + '\n');
+  });
+}
