@@ -16,9 +16,13 @@
 // Diagnostic runs (not the shipped process): SOAK_DIAGNOSE=<dir> runs a copy of
 // the layer whose launcher preloads test/soak/heap-probe.cjs, prints V8's heap
 // used (as sampled, and after a full collection) next to RSS each minute, and
-// SOAK_HEAP_SNAPSHOTS=3,12 writes heap snapshots into <dir> at those minutes.
-// SOAK_ENV='NAME=value ...' adds variables to the function's environment (to
-// compare allocator or GC settings before they go into the launcher).
+// SOAK_HEAP_SNAPSHOTS=3,12 writes heap snapshots into <dir> at those minutes
+// (compare them with test/soak/compare-snapshots.ts; a snapshot leaves tens of
+// MB of freed native memory resident, so RSS after one says nothing). The probe
+// collects garbage at every sample: a diagnostic run's RSS is not the soak's.
+// SOAK_ENV='NAME=value ...' adds variables to the function's environment, to
+// compare allocator settings (MALLOC_*) or, in diagnostic runs, V8 flags set at
+// run time (SOAK_PROBE_V8_FLAGS=--a,--b) before they go into the extension.
 
 import http from 'node:http';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
