@@ -14,6 +14,7 @@ import { ExtensionsApiClient, retryingBrokenConnections, type Registration } fro
 import { createLogger, type Logger } from './log.ts';
 import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
 import { youngGenerationCollector, type CollectYoungGeneration } from './proxy/young-generation.ts';
+import { fitHeapToExtension } from './heap-settings.ts';
 import { guardObserver } from './proxy/invocation-observer.ts';
 import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
 import { RuntimeWatch } from './lifecycle/runtime-watch.ts';
@@ -121,7 +122,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   log.debug('ready', { msSinceStart: Math.round(performance.now()), tracing: hooks !== undefined });
   // After /event/next has left (runLifecycle sends it on this turn): our part of Init is done.
-  setImmediate(() => { collectYoung = youngGenerationCollector(); });
+  setImmediate(() => {
+    collectYoung = youngGenerationCollector();
+    fitHeapToExtension();
+  });
   return runLifecycle(client, proxy, watch, hooks, log);
 }
 
