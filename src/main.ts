@@ -107,6 +107,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   log.debug('registered', { code: 'LRAP_REGISTERED', msSinceStart: Math.round(performance.now()) });
 
+  let warmedUp: Promise<void> | undefined;
   if (config.tracingEnabled) {
     try {
       // A file of its own in the layer (see Makefile): compiling it is only paid now, after register.
@@ -115,6 +116,7 @@ async function main(argv: readonly string[]): Promise<number> {
       if (tracing) {
         proxy.setObserver(guardObserver(tracing.observer, log));
         hooks = tracing.hooks;
+        warmedUp = tracing.warmedUp;
       }
     } catch (err) {
       log.warn('tracing could not start; running as a plain proxy', { code: 'LRAP_TRACING_DISABLED', error: describeError(err) });
@@ -122,10 +124,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   log.debug('ready', { msSinceStart: Math.round(performance.now()), tracing: hooks !== undefined });
   // After /event/next has left (runLifecycle sends it on this turn): our part of Init is done.
-  setImmediate(() => {
-    collectYoung = youngGenerationCollector();
-    fitHeapToExtension();
-  });
+  setImmediate(() => { collectYoung = youngGenerationCollector(); });
+  // Once the warm-up export has loaded what exporting needs (node:https for an https collector):
+  // Node modules loaded after the heap flags are set compile without Node's code cache.
+  void (warmedUp ?? Promise.resolve()).then(() => setImmediate(fitHeapToExtension));
   return runLifecycle(client, proxy, watch, hooks, log);
 }
 

@@ -39,6 +39,8 @@ export interface StartTracingInput {
 export interface Tracing {
   readonly observer: InvocationObserver;
   readonly hooks: LifecycleHooks;
+  /** Settles once Init's warm-up (first connection to the collector, and the Node modules it loads) is over. */
+  readonly warmedUp: Promise<void>;
 }
 
 /** Lambda ends the invocation at its deadline; stop waiting for it a little before. */
@@ -153,11 +155,12 @@ export async function startTracing({ env, config, registration, log }: StartTrac
   // compile the export path now rather than on the first invocation's bill.
   // On the next turn of the event loop, so that the lifecycle's /event/next
   // (which ends our part of Init) is sent first.
-  setImmediate(() => {
-    void queue.warmUp();
+  const warmedUp = new Promise<void>((resolve) => setImmediate(() => {
+    const exported = queue.warmUp();
     warmUpSpanSerialization(otlp.protocol === 'http/json');
-  });
-  return { observer: tracker, hooks };
+    exported.then(() => resolve(), () => resolve());
+  }));
+  return { observer: tracker, hooks, warmedUp };
 }
 
 const DIAG_LEVEL: Readonly<Record<LogLevel, DiagLogLevel>> = {
