@@ -5,7 +5,12 @@
 # so the first invoke's time includes the extension's start, register and Init. Also prints the
 # time from the start of Init to the extension's register request, by RIE's log (ms). Figures only.
 #
-#   test/e2e/measure-cold-start.sh [-n 6] [LAYER_DIR ...]     (default: dist/layer)
+#   test/e2e/measure-cold-start.sh [-n 6] [--yardstick] [LAYER_DIR ...]     (default: dist/layer)
+#
+# --yardstick adds the floor of any Node extension: a layer whose extension is the layer's own
+# Node running test/bench/minimal-extension.cjs (register, then wait for events; no proxy, no
+# wrapper). What it adds to the first invoke is what Node's start and a register cost before
+# Lambda may start the runtime, whatever the extension does.
 #
 # Runs are interleaved (without, layer 1, layer 2, ..., then again from the next one) so that
 # noise hits all alike.
@@ -14,12 +19,24 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 runs=6
 if [ "${1:-}" = "-n" ]; then runs="$2"; shift 2; fi
+yardstick=0
+if [ "${1:-}" = "--yardstick" ]; then yardstick=1; shift; fi
 layers=("$@")
 [ ${#layers[@]} -gt 0 ] || layers=("$ROOT/dist/layer")
 empty="$(mktemp -d "${TMPDIR:-/tmp}/no-layer.XXXXXX")"
 mkdir -p "$empty/extensions"
 out="$(mktemp -d "${TMPDIR:-/tmp}/cold-start.XXXXXX")"
-trap 'rm -rf "$empty"' EXIT
+minimal="$(mktemp -d "${TMPDIR:-/tmp}/minimal-extension.XXXXXX")"
+trap 'rm -rf "$empty" "$minimal"' EXIT
+if [ "$yardstick" = 1 ]; then
+  node_bin="$ROOT/dist/layer/lambda-trace-proxy/bin/node"
+  [ -x "$node_bin" ] || { echo "measure-cold-start: --yardstick needs the layer's Node at $node_bin: run make build" >&2; exit 1; }
+  mkdir -p "$minimal/extensions" "$minimal/minimal-extension"
+  cp "$node_bin" "$minimal/minimal-extension/node"
+  cp "$ROOT/test/bench/minimal-extension.cjs" "$minimal/minimal-extension/"
+  printf '#!/bin/sh\nexec "${0%%/*}/../minimal-extension/node" "${0%%/*}/../minimal-extension/minimal-extension.cjs"\n' > "$minimal/extensions/minimal-extension"
+  chmod +x "$minimal/extensions/minimal-extension"
+fi
 
 invoke='for i in 1 2; do curl -sS -o /dev/null -w "%{time_total} " --max-time 60 -XPOST "$RIE_INVOKE_URL" -d "{}"; done; echo'
 one() { # <name> <rie.sh args...>
@@ -41,11 +58,16 @@ one() { # <name> <rie.sh args...>
 # Each round starts one variant later than the one before, so that a load that rises or falls
 # during a round does not always land on the same variant.
 variants=(without "${!layers[@]}")
+[ "$yardstick" = 0 ] || variants+=(minimal)
 for r in $(seq "$runs"); do
   n=${#variants[@]}
   for i in $(seq 0 $((n - 1))); do
     v=${variants[$(((i + r) % n))]}
-    if [ "$v" = without ]; then one without --layer "$empty" --no-wrapper; else one "layer$v" --layer "${layers[$v]}"; fi
+    case "$v" in
+      without) one without --layer "$empty" --no-wrapper ;;
+      minimal) one minimal-node-extension --layer "$minimal" --no-wrapper ;;
+      *) one "layer$v" --layer "${layers[$v]}" ;;
+    esac
   done
 done
 
