@@ -139,9 +139,7 @@ async function failInit(client: ExtensionsApiClient, name: string, err: unknown,
   log.error(message, { code });
   try {
     if (!client.registered) await registerRetrying(client, name, ['SHUTDOWN'], log);
-    await retryingBrokenConnections(() => client.initError(errorType, message), (attempt, backoffMs, retryErr) => {
-      log.warn('the Extensions API connection broke; reporting the init error again', { code: 'LRAP_EXTENSIONS_API_RETRY', attempt, backoffMs, error: describeError(retryErr) });
-    });
+    await retryingBrokenConnections(() => client.initError(errorType, message), log, 'reporting the init error again');
   } catch (reportErr) {
     // Lambda still learns that Init failed: we exit before it ends (Extension.Crash instead of our error type).
     log.error('could not report the init error to Lambda', { code: 'LRAP_EXTENSIONS_API_FAILED', error: describeError(reportErr) });
@@ -156,14 +154,11 @@ async function failInit(client: ExtensionsApiClient, name: string, err: unknown,
  * failure of its own, for the caller to exit on.
  */
 async function registerRetrying(client: ExtensionsApiClient, name: string, events: readonly ('INVOKE' | 'SHUTDOWN')[], log: Logger): Promise<Registration> {
-  let retried = false;
+  const retried = { sent: false };
   try {
-    return await retryingBrokenConnections(() => client.register(name, events), (attempt, backoffMs, err) => {
-      retried = true;
-      log.warn('the Extensions API connection broke; registering again', { code: 'LRAP_EXTENSIONS_API_RETRY', attempt, backoffMs, error: describeError(err) });
-    });
+    return await retryingBrokenConnections(() => client.register(name, events), log, 'registering again', retried);
   } catch (err) {
-    if (!retried || !(err instanceof ExtensionsApiError) || err.status !== 403) throw err;
+    if (!retried.sent || !(err instanceof ExtensionsApiError) || err.status !== 403) throw err;
     throw new ExtensionsApiError(
       `the answer to our registration was lost in a broken connection and Lambda refuses a second one (${describeError(err)}): `
       + 'exiting, so that Lambda fails this Init and starts the environment again', 403, err);

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { ExtensionsApiError, describeError } from '../errors.ts';
 import type { HostPort } from '../settings/core-config.ts';
+import type { Logger } from '../log.ts';
 
 export type LifecycleEvent =
   | { readonly eventType: 'INVOKE'; readonly requestId: string; readonly deadlineMs: number; readonly invokedFunctionArn: string | undefined; readonly traceHeader: string | undefined }
@@ -31,28 +32,35 @@ const BASE = '/2020-01-01/extension';
 const RETRIES = 6;
 const FIRST_BACKOFF_MS = 10;
 
-/** Told before each new attempt of a call whose connection broke. */
-export type OnRetry = (attempt: number, backoffMs: number, err: unknown) => void;
-
 /**
  * Runs `call` again while its connection breaks (no answer from Lambda), up to
- * RETRIES more times. Safe for every Extensions API call, because a repeat that
- * Lambda did receive the first time is answered, not acted on twice: a second
- * `/register` is refused (403, Registered to Registered), a second `/init/error`
- * or `/exit/error` is accepted and ignored (RIE's InitErrorState/ExitErrorState:
- * "only the first submitted error is accepted"), and `/event/next` only hands
- * out the next event.
+ * RETRIES more times, logging each new attempt (LRAP_EXTENSIONS_API_RETRY:
+ * "the Extensions API connection broke; <again>"). Safe for every Extensions API
+ * call, because a repeat that Lambda did receive the first time is answered,
+ * not acted on twice: a second `/register` is refused (403, Registered to
+ * Registered), a second `/init/error` or `/exit/error` is accepted and ignored
+ * (RIE's InitErrorState/ExitErrorState: "only the first submitted error is
+ * accepted"), and `/event/next` only hands out the next event. `retried` tells
+ * the caller, when the call fails in the end, whether a repeat was sent.
  */
-export async function retryingBrokenConnections<T>(call: () => Promise<T>, onRetry: OnRetry): Promise<T> {
+export async function retryingBrokenConnections<T>(
+  call: () => Promise<T>,
+  log: Logger,
+  again: string,
+  retried?: { sent: boolean },
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await call();
     } catch (err) {
       const transport = err instanceof ExtensionsApiError && err.status === undefined;
       if (!transport || attempt >= RETRIES) throw err;
-      const backoff = FIRST_BACKOFF_MS * 2 ** attempt;
-      onRetry(attempt + 1, backoff, err);
-      await new Promise((resolve) => setTimeout(resolve, backoff));
+      const backoffMs = FIRST_BACKOFF_MS * 2 ** attempt;
+      log.warn(`the Extensions API connection broke; ${again}`, {
+        code: 'LRAP_EXTENSIONS_API_RETRY', attempt: attempt + 1, backoffMs, error: describeError(err),
+      });
+      if (retried) retried.sent = true;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
     }
   }
 }

@@ -98,9 +98,5 @@ async function guarded(call: () => Promise<void>, log: Logger, msg: string, code
 
 /** `/event/next`, asked again when its connection breaks (retryingBrokenConnections). */
 function nextEventRetrying(client: ExtensionsApiClient, log: Logger): Promise<LifecycleEvent> {
-  return retryingBrokenConnections(() => client.nextEvent(), (attempt, backoffMs, err) => {
-    log.warn('the Extensions API connection broke; asking for the next event again', {
-      code: 'LRAP_EXTENSIONS_API_RETRY', attempt, backoffMs, error: describeError(err),
-    });
-  });
+  return retryingBrokenConnections(() => client.nextEvent(), log, 'asking for the next event again');
 }
