@@ -47,6 +47,10 @@ export type EventAnswer = EventRewrite | undefined | typeof READ_MORE | typeof R
  * keeps only what it needs: the proxy itself keeps nothing of a post.
  */
 export interface BodyReader {
+  /**
+   * `chunk` is lent, not given: the proxy frees its memory once it is forwarded (a view of it then
+   * reads as empty), so whatever is kept of it must be copied.
+   */
   push(chunk: Buffer): void;
   /** True once more bytes cannot change what was read: the proxy stops pushing. */
   readonly done: boolean;

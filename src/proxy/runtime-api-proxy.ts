@@ -14,6 +14,7 @@ import { describeError } from '../errors.ts';
 import { classifyRoute, type RuntimeRoute } from './routes.ts';
 import { forwardableHeaders, replaceHeaderValue } from './headers.ts';
 import { streamBody } from './stream-body.ts';
+import { freeBuffer, freeSocketReads, WrittenChunks } from './written-chunks.ts';
 import { RUNTIME_API_MAX_HEADER_BYTES, RUNTIME_API_MAX_HEADERS_COUNT } from './header-limits.ts';
 import type { CollectYoungGeneration } from './young-generation.ts';
 import { READ_MORE, READ_WHOLE, type BodyReader, type EventAnswer, type EventRewrite, type HandedOutEvent, type InvocationObserver, type RuntimeSignals } from './invocation-observer.ts';
@@ -28,7 +29,7 @@ const HEAD_MIN_BYTES = 64 * 1024;
  * piece by piece (corked), sparing a copy of up to 6 MB.
  */
 const CONCAT_MAX_BYTES = 16 * 1024;
-/** Body bytes relayed between two young-generation collections (see #relayed). */
+/** Bytes left to the garbage collector between two young-generation collections (see #leftToCollector). */
 const COLLECT_AFTER_BYTES = 1024 * 1024;
 
 interface Exchange {
@@ -67,7 +68,7 @@ export class RuntimeApiProxy {
   /** Last event handed out on each runtime connection, to notice a runtime that dies mid-invocation. */
   readonly #eventOnSocket = new WeakMap<Socket, string>();
   #observer: InvocationObserver | undefined;
-  /** Body bytes relayed since the last young-generation collection we asked for. */
+  /** Bytes left to the garbage collector since the last young-generation collection we asked for. */
   #bytesSinceCollect = 0;
   readonly #collectYoung: CollectYoungGeneration | undefined;
   /** Set while close() waits for the last exchange to finish. */
@@ -282,6 +283,7 @@ export class RuntimeApiProxy {
         if (event !== undefined) {
           nextDone({ requestId: event, deadlineMs: deadlineOf(upRes.headers['lambda-runtime-deadline-ms']) });
           this.#watchRuntimeConnection(res, event);
+          freeSocketReads(upRes); // Up to 6 MB of them.
         } else {
           nextDone(undefined);
         }
@@ -332,9 +334,9 @@ export class RuntimeApiProxy {
         upReq.once('finish', () => { if (postEndedAt !== undefined) addedMs = performance.now() - postEndedAt; });
       }
       streamBody(req, upReq, (chunk) => {
-        this.#relayed(chunk.length);
         bodyBytes += chunk.length;
-        if (reader !== undefined && !reader.done) reader.push(chunk);
+        if (reader !== undefined && !reader.done) reader.push(chunk); // Lent, not kept (BodyReader).
+        return false;
       }, undefined, (err) => {
         upReq.destroy();
         this.#internalError(exchange, err);
@@ -379,6 +381,7 @@ export class RuntimeApiProxy {
     let streaming = false;
     let lastByteAt = receivedAt;
     const resume = () => upRes.resume();
+    const written = new WrittenChunks();
 
     const look = (): void => {
       const bytes = head!.length === 1 ? head![0]! : Buffer.concat(head!, headBytes);
@@ -398,16 +401,20 @@ export class RuntimeApiProxy {
     };
 
     upRes.on('data', this.#guard(exchange, (chunk: Buffer) => {
-      this.#relayed(chunk.length);
       if (streaming) {
         if (res.destroyed) return;
-        if (!res.write(chunk)) {
+        written.add(chunk);
+        if (!res.write(chunk, written.written)) {
           upRes.pause();
           res.once('drain', resume);
         }
       } else if (whole !== undefined) {
-        whole.add(chunk);
+        // The copy is the collector's; the chunk, once copied, is done with.
+        if (whole.add(chunk)) freeBuffer(chunk);
+        this.#leftToCollector(chunk.length);
       } else {
+        // Kept for tracing's look (and maybe sent as part of its pieces): the collector's.
+        this.#leftToCollector(chunk.length);
         head!.push(chunk);
         headBytes += chunk.length;
         if (headBytes >= nextLook && headBytes < announced) look();
@@ -473,15 +480,15 @@ export class RuntimeApiProxy {
   }
 
   /**
-   * Every chunk node:http hands us is a fresh buffer (the socket's read and the parser's copy of
-   * the body), garbage as soon as it is written on. They die young, but the JavaScript objects that
-   * hold them are small, so the young generation fills (and frees them) only after hundreds of MB:
-   * until then, 6 MB bodies kept 30-50 MiB resident (test/bench/footprint.ts). Given a collector
-   * (main.ts: young-generation.ts), every MiB relayed is followed by a young-generation collection,
-   * off the chunk's path, so freed chunks are reused instead of new memory taken. Called per chunk:
-   * a counter and a compare.
+   * Buffers of relayed bodies that are not freed once written (written-chunks.ts: an event's head
+   * tracing reads, a copy of an event read whole, an answer kept for the span) are freed only when
+   * V8 collects their small Buffer objects, which the young generation does only after hundreds of
+   * MB: until then, 6 MB bodies kept 30-50 MiB resident (test/bench/footprint.ts). Given a collector
+   * (main.ts: young-generation.ts), every MiB of them is followed by a young-generation collection,
+   * off the chunk's path. Bodies streamed through are freed as they go and cost no collection: at
+   * 6 MB that was 12 collections per cycle, a third of the proxy's CPU. A counter and a compare.
    */
-  #relayed(bytes: number): void {
+  #leftToCollector(bytes: number): void {
     this.#bytesSinceCollect += bytes;
     const collect = this.#collectYoung;
     if (this.#bytesSinceCollect < COLLECT_AFTER_BYTES || collect === undefined) return;
@@ -511,8 +518,11 @@ export class RuntimeApiProxy {
     const kept: Buffer[] | undefined = onDone && status >= 400 && answerBytesToKeep > 0 ? [] : undefined;
     let keptBytes = 0;
     streamBody(upRes, res, (chunk) => {
-      this.#relayed(chunk.length);
-      if (kept && keptBytes < answerBytesToKeep) { kept.push(chunk); keptBytes += chunk.length; }
+      if (!kept || keptBytes >= answerBytesToKeep) return false;
+      kept.push(chunk);
+      keptBytes += chunk.length;
+      this.#leftToCollector(chunk.length);
+      return true;
     }, onDone && (() => onDone(status, kept ? Buffer.concat(kept) : undefined)), (err) => this.#internalError(exchange, err));
     // A break in the middle of the answer also fails the upstream request: its
     // error handler ends the call for the lifecycle and cuts the runtime's side.
@@ -563,9 +573,11 @@ class EventBody {
     if (Number.isSafeInteger(size) && size > 0 && size <= MAX_PREALLOCATED_EVENT_BYTES) this.#buffer = Buffer.allocUnsafe(size);
   }
 
-  add(chunk: Buffer): void {
-    if (this.#buffer && this.#length + chunk.length <= this.#buffer.length) {
-      chunk.copy(this.#buffer, this.#length);
+  /** Whether `chunk` was copied (else it is kept). */
+  add(chunk: Buffer): boolean {
+    const copied = this.#buffer !== undefined && this.#length + chunk.length <= this.#buffer.length;
+    if (copied) {
+      chunk.copy(this.#buffer!, this.#length);
     } else {
       // More than announced (or no announcement): fall back to keeping chunks.
       if (this.#buffer) this.#chunks.push(this.#buffer.subarray(0, this.#length));
@@ -573,6 +585,7 @@ class EventBody {
       this.#chunks.push(chunk);
     }
     this.#length += chunk.length;
+    return copied;
   }
 
   bytes(): Buffer {

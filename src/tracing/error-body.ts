@@ -49,7 +49,8 @@ export class ErrorBodyReader {
 
   push(chunk: Buffer): void {
     this.#bytes += chunk.length;
-    if (this.#bytes <= MAX_ERROR_BODY_BYTES) this.#chunks.push(chunk);
+    // A copy: the proxy frees the chunk once it is forwarded (BodyReader).
+    if (this.#bytes <= MAX_ERROR_BODY_BYTES) this.#chunks.push(Buffer.from(chunk));
     else this.#chunks = [];
   }
 

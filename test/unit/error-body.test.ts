@@ -185,6 +185,18 @@ describe('error bodies read as they pass', () => {
     assert.deepEqual(reader.parse(undefined), { type: 'Boom', message: 'went off' });
   });
 
+  it('parses a body whose chunks were freed once pushed (the proxy frees them once forwarded)', () => {
+    const reader = new ErrorBodyReader();
+    const bytes = body({ errorType: 'Boom', errorMessage: 'went off' });
+    for (const piece of [bytes.subarray(0, 7), bytes.subarray(7)]) {
+      const chunk = Buffer.allocUnsafeSlow(piece.length); // Owns its memory, as node:http's chunks do.
+      piece.copy(chunk);
+      reader.push(chunk);
+      chunk.buffer.transfer(0);
+    }
+    assert.deepEqual(reader.parse(undefined), { type: 'Boom', message: 'went off' });
+  });
+
   it('lets a body go once it is longer than is parsed, and falls back to the header', () => {
     const reader = new ErrorBodyReader();
     reader.push(body({ errorType: 'Big', errorMessage: 'x'.repeat(MAX_ERROR_BODY_BYTES) }));
