@@ -29,8 +29,10 @@ const HEAD_MIN_BYTES = 64 * 1024;
  * piece by piece (corked), sparing a copy of up to 6 MB.
  */
 const CONCAT_MAX_BYTES = 16 * 1024;
-/** Bytes left to the garbage collector between two young-generation collections (see #leftToCollector). */
-const COLLECT_AFTER_BYTES = 1024 * 1024;
+/** Body bytes relayed between two young-generation collections (see #relayed). */
+const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
+/** A byte kept a while (not freed once written) weighs this many streamed ones: a MiB of them is collected after. */
+const KEPT_BYTE_WEIGHT = 4;
 
 interface Exchange {
   readonly route: RuntimeRoute;
@@ -68,7 +70,7 @@ export class RuntimeApiProxy {
   /** Last event handed out on each runtime connection, to notice a runtime that dies mid-invocation. */
   readonly #eventOnSocket = new WeakMap<Socket, string>();
   #observer: InvocationObserver | undefined;
-  /** Bytes left to the garbage collector since the last young-generation collection we asked for. */
+  /** Body bytes relayed (kept ones weighted) since the last young-generation collection we asked for. */
   #bytesSinceCollect = 0;
   readonly #collectYoung: CollectYoungGeneration | undefined;
   /** Set while close() waits for the last exchange to finish. */
@@ -334,6 +336,7 @@ export class RuntimeApiProxy {
         upReq.once('finish', () => { if (postEndedAt !== undefined) addedMs = performance.now() - postEndedAt; });
       }
       streamBody(req, upReq, (chunk) => {
+        this.#relayed(chunk.length, false);
         bodyBytes += chunk.length;
         if (reader !== undefined && !reader.done) reader.push(chunk); // Lent, not kept (BodyReader).
         return false;
@@ -402,6 +405,7 @@ export class RuntimeApiProxy {
 
     upRes.on('data', this.#guard(exchange, (chunk: Buffer) => {
       if (streaming) {
+        this.#relayed(chunk.length, false);
         if (res.destroyed) return;
         written.add(chunk);
         if (!res.write(chunk, written.written)) {
@@ -411,10 +415,10 @@ export class RuntimeApiProxy {
       } else if (whole !== undefined) {
         // The copy is the collector's; the chunk, once copied, is done with.
         if (whole.add(chunk)) freeBuffer(chunk);
-        this.#leftToCollector(chunk.length);
+        this.#relayed(chunk.length, true);
       } else {
         // Kept for tracing's look (and maybe sent as part of its pieces): the collector's.
-        this.#leftToCollector(chunk.length);
+        this.#relayed(chunk.length, true);
         head!.push(chunk);
         headBytes += chunk.length;
         if (headBytes >= nextLook && headBytes < announced) look();
@@ -480,16 +484,19 @@ export class RuntimeApiProxy {
   }
 
   /**
-   * Buffers of relayed bodies that are not freed once written (written-chunks.ts: an event's head
-   * tracing reads, a copy of an event read whole, an answer kept for the span) are freed only when
-   * V8 collects their small Buffer objects, which the young generation does only after hundreds of
-   * MB: until then, 6 MB bodies kept 30-50 MiB resident (test/bench/footprint.ts). Given a collector
-   * (main.ts: young-generation.ts), every MiB of them is followed by a young-generation collection,
-   * off the chunk's path. Bodies streamed through are freed as they go and cost no collection: at
-   * 6 MB that was 12 collections per cycle, a third of the proxy's CPU. A counter and a compare.
+   * Relaying leaves garbage of two kinds. Buffers, off V8's heap: freed once written (written-chunks.ts),
+   * except those kept a while (an event's head tracing reads, the copy of an event read whole, an
+   * answer kept for the span), which V8 frees only when it collects their small Buffer objects.
+   * And the JavaScript objects of each chunk's passage (Buffer objects, write requests, stream
+   * state), about 0.2 MiB per MiB relayed: left alone, V8 collects them once its young generation
+   * is full, by then 8-16 MiB of pages touched (6 MB cycles, test/bench/footprint.ts, 1,200 cycles:
+   * peak RSS idle + 21 MiB, against + 16 with this). Given a collector (main.ts: young-generation.ts),
+   * every 4 MiB relayed, or MiB kept, is followed by a young-generation collection, off the chunk's
+   * path: 3 per 6 MB cycle, where one per MiB, when nothing was freed, cost a third of the proxy's
+   * CPU. Called per chunk: a counter and a compare.
    */
-  #leftToCollector(bytes: number): void {
-    this.#bytesSinceCollect += bytes;
+  #relayed(bytes: number, kept: boolean): void {
+    this.#bytesSinceCollect += kept ? bytes * KEPT_BYTE_WEIGHT : bytes;
     const collect = this.#collectYoung;
     if (this.#bytesSinceCollect < COLLECT_AFTER_BYTES || collect === undefined) return;
     this.#bytesSinceCollect = 0;
@@ -518,10 +525,11 @@ export class RuntimeApiProxy {
     const kept: Buffer[] | undefined = onDone && status >= 400 && answerBytesToKeep > 0 ? [] : undefined;
     let keptBytes = 0;
     streamBody(upRes, res, (chunk) => {
-      if (!kept || keptBytes >= answerBytesToKeep) return false;
+      const keep = kept !== undefined && keptBytes < answerBytesToKeep;
+      this.#relayed(chunk.length, keep);
+      if (!keep) return false;
       kept.push(chunk);
       keptBytes += chunk.length;
-      this.#leftToCollector(chunk.length);
       return true;
     }, onDone && (() => onDone(status, kept ? Buffer.concat(kept) : undefined)), (err) => this.#internalError(exchange, err));
     // A break in the middle of the answer also fails the upstream request: its
