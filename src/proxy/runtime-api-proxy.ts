@@ -116,13 +116,25 @@ export class RuntimeApiProxy {
 
   /** Opens the listener on loopback only: nothing outside the sandbox may drive the Runtime API. */
   listen(port: number, host = '127.0.0.1'): Promise<number> {
+    return this.#listen({ port, host });
+  }
+
+  /**
+   * Serves on a socket the launcher bound on loopback and is listening on already
+   * (src/stub): a runtime that connected before Node started waits in its backlog.
+   */
+  listenOnFd(fd: number): Promise<number> {
+    return this.#listen({ fd });
+  }
+
+  #listen(options: { port: number; host: string } | { fd: number }): Promise<number> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.#server.once('error', onError);
-      this.#server.listen(port, host, () => {
+      this.#server.listen(options, () => {
         this.#server.off('error', onError);
         const address = this.#server.address();
-        resolve(typeof address === 'object' && address ? address.port : port);
+        resolve(typeof address === 'object' && address ? address.port : 'port' in options ? options.port : 0);
       });
     });
   }

@@ -1,0 +1,43 @@
+// What the standalone layers' launcher (src/stub, a static Go program that runs
+// before Node) hands over in layer-internal variables: the proxy's listening
+// socket, bound before it registered, and the outcome of that registration.
+// main.ts removes them from the environment at once. Anything missing or not
+// as written by the launcher counts as not handed over: the extension then
+// listens and registers itself, as it does when started without the launcher.
+
+import type { Env } from './env-values.ts';
+
+/** The variables, removed from process.env as soon as they are read. */
+export const HANDOVER_VARIABLES = ['_LRAP_LISTEN_FD', '_LRAP_REGISTER_STATUS', '_LRAP_REGISTER_ID', '_LRAP_REGISTER_BODY', '_LRAP_REGISTER_BROKEN'] as const;
+
+export type RegisterHandover =
+  /** The launcher did not register (or its variables are unusable): register as usual. */
+  | { readonly kind: 'none' }
+  /** Lambda answered the launcher's register; a refusal is reported as if it had answered ours. */
+  | { readonly kind: 'answered'; readonly status: number; readonly extensionId: string; readonly body: Buffer }
+  /**
+   * The connection broke after the request may have left, before a whole answer:
+   * Lambda may hold a registration whose identifier nobody has. Registering again
+   * tells (a refusal then means exactly that).
+   */
+  | { readonly kind: 'broken'; readonly error: string };
+
+export interface LauncherHandover {
+  /** A socket already listening on 127.0.0.1 at the listener port. */
+  readonly listenFd: number | undefined;
+  readonly register: RegisterHandover;
+}
+
+export function parseLauncherHandover(env: Env): LauncherHandover {
+  const fdText = env._LRAP_LISTEN_FD;
+  const listenFd = fdText !== undefined && /^\d{1,9}$/.test(fdText) && Number(fdText) > 2 ? Number(fdText) : undefined;
+  return { listenFd, register: registerHandover(env) };
+}
+
+function registerHandover(env: Env): RegisterHandover {
+  const broken = env._LRAP_REGISTER_BROKEN;
+  if (broken !== undefined) return { kind: 'broken', error: broken || 'connection broken' };
+  const statusText = env._LRAP_REGISTER_STATUS;
+  if (statusText === undefined || !/^[1-5]\d\d$/.test(statusText)) return { kind: 'none' };
+  return { kind: 'answered', status: Number(statusText), extensionId: env._LRAP_REGISTER_ID ?? '', body: Buffer.from(env._LRAP_REGISTER_BODY ?? '', 'utf8') };
+}

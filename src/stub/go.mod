@@ -1,0 +1,3 @@
+module lambda-trace-proxy/stub
+
+go 1.26
