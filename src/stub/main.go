@@ -60,7 +60,8 @@ func main() {
 	}
 	// Lambda requires the file name as Lambda-Extension-Name (launcher.sh does the same).
 	name := filepath.Base(self)
-	launcher := filepath.Join(filepath.Dir(self), "..", "lambda-trace-proxy", "launcher.sh")
+	// As launcher.sh finds the bundles: the kernel resolves "..", not a lexical clean.
+	launcher := filepath.Dir(self) + "/../lambda-trace-proxy/launcher.sh"
 	env := withoutHandover(os.Environ())
 	if len(os.Args) == 1 {
 		env = append(env, prepare(name)...)

@@ -43,17 +43,19 @@ for (const flavour of FLAVOURS) {
     assert.equal(sha256(again), sha256(ZIPS[flavour]));
   });
 
-  test(`${flavour}: holds the launcher, the wrapper, the bundles with their licences (and Node with its licence), sorted, with fixed times and modes`, () => {
+  test(`${flavour}: holds the launcher, the wrapper, the bundles with their licences (and Node with its licence, and launcher.sh behind the Go launcher), sorted, with fixed times and modes`, () => {
     const list = entries(ZIPS[flavour]);
     const names = list.map((e) => e.name);
+    const standalone = flavour !== 'node';
     const expected = ['extensions/', 'extensions/lambda-trace-proxy', 'lambda-trace-proxy/', 'lambda-trace-proxy/THIRD-PARTY-NOTICES',
-      ...(flavour === 'node' ? [] : ['lambda-trace-proxy/bin/', 'lambda-trace-proxy/bin/LICENSE', 'lambda-trace-proxy/bin/node']),
-      'lambda-trace-proxy/extension.cjs', 'lambda-trace-proxy/metrics.cjs', 'lambda-trace-proxy/tracing.cjs', 'wrapper-script.sh'];
+      ...(standalone ? ['lambda-trace-proxy/bin/', 'lambda-trace-proxy/bin/LICENSE', 'lambda-trace-proxy/bin/node'] : []),
+      'lambda-trace-proxy/extension.cjs', ...(standalone ? ['lambda-trace-proxy/launcher.sh'] : []),
+      'lambda-trace-proxy/metrics.cjs', 'lambda-trace-proxy/tracing.cjs', 'wrapper-script.sh'];
     assert.deepEqual(names, expected);
     assert.deepEqual([...names].sort(), names, 'bytewise sorted');
     for (const e of list) {
       assert.equal(e.date, '80-Jan-01 00:00', `${e.name}: fixed time`);
-      const executable = e.name.endsWith('/') || ['extensions/lambda-trace-proxy', 'wrapper-script.sh', 'lambda-trace-proxy/bin/node'].includes(e.name);
+      const executable = e.name.endsWith('/') || ['extensions/lambda-trace-proxy', 'wrapper-script.sh', 'lambda-trace-proxy/bin/node', 'lambda-trace-proxy/launcher.sh'].includes(e.name);
       assert.equal(e.mode, e.name.endsWith('/') ? 'drwxr-xr-x' : executable ? '-rwxr-xr-x' : '-rw-r--r--', e.name);
     }
   });
@@ -77,6 +79,23 @@ for (const [flavour, machine] of [['x86_64', 'Advanced Micro Devices X86-64'], [
       assert.match(header, new RegExp(`Machine:\\s+${machine}`));
       assert.doesNotMatch(header, /\.symtab|\.debug_info|\.debug_line/);
       assert.match(header, /\.dynsym/, 'dynamic symbols stay: native addons link against them');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+for (const [flavour, machine] of [['x86_64', 'Advanced Micro Devices X86-64'], ['arm64', 'AArch64']] as const) {
+  test(`${flavour}: extensions/lambda-trace-proxy is the Go launcher for ${flavour}: a static executable (no interpreter, no shared libraries), stripped`, () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ltp-launcher-'));
+    try {
+      execFileSync('unzip', ['-q', ZIPS[flavour], 'extensions/lambda-trace-proxy', '-d', dir]);
+      const launcher = path.join(dir, 'extensions/lambda-trace-proxy');
+      const elf = execFileSync('llvm-readelf', ['--file-header', '--program-headers', '--sections', '--dynamic', launcher], { encoding: 'utf8' });
+      assert.match(elf, new RegExp(`Machine:\\s+${machine}`));
+      assert.match(elf, /Type:\s+EXEC/);
+      assert.doesNotMatch(elf, /INTERP|\.interp|\.dynamic|NEEDED/, 'runs without a dynamic loader: the same binary on Amazon Linux 2 and 2023');
+      assert.doesNotMatch(elf, /\.symtab|\.debug_info|\.debug_line/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

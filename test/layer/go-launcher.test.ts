@@ -1,0 +1,253 @@
+// The standalone layers' Go launcher (src/stub), alone: in front of a probe that
+// stands for launcher.sh and reports what it was handed, against a scripted
+// Extensions API. What it must do: listen and register exactly as the Node part
+// would, hand both over, and whenever it is not sure, hand over nothing and
+// leave it all to the Node part (which then behaves as without the launcher).
+// The whole chain, with the real Node part: test/integration/early-runtime.test.ts
+// and every integration test (dist/layer has the launcher in front).
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../support/free-port.ts';
+import { PINNED_NODE, ROOT } from './layer-fixture.ts';
+
+/** This machine's build of the launcher (`make build`). */
+const LAUNCHER = path.join(ROOT, 'dist/layer/extensions/lambda-trace-proxy');
+
+/** What the probe reports: its arguments, the hand-over variables, and what it could do with the socket. */
+interface Probe {
+  readonly args: readonly string[];
+  readonly handed: Readonly<Record<string, string>>;
+  /** The port of the handed-over socket, once Node listens on it, and what a connection to it got. */
+  readonly port?: number;
+  readonly served?: string;
+}
+
+const PROBE = `
+const net = require('node:net');
+const handed = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('_LRAP_')));
+const out = { args: process.argv.slice(2), handed };
+const done = () => { process.stdout.write(JSON.stringify(out)); process.exit(0); };
+if (handed._LRAP_LISTEN_FD === undefined) done();
+else {
+  const server = net.createServer((socket) => socket.end('served'));
+  server.listen({ fd: Number(handed._LRAP_LISTEN_FD) }, () => {
+    out.port = server.address().port;
+    let got = '';
+    net.connect(out.port, '127.0.0.1').on('data', (d) => { got += d; }).on('end', () => { out.served = got; done(); });
+  });
+}
+`;
+
+/** A layer whose extension is the launcher under the name `name`, and whose launcher.sh is the probe. */
+function probeLayer(dir: string, name: string): string {
+  mkdirSync(path.join(dir, 'extensions'), { recursive: true });
+  mkdirSync(path.join(dir, 'lambda-trace-proxy'), { recursive: true });
+  // A symlink, as the integration tests' layers use: the name is the link's, not the target's.
+  symlinkSync(LAUNCHER, path.join(dir, 'extensions', name));
+  writeFileSync(path.join(dir, 'lambda-trace-proxy/probe.cjs'), PROBE);
+  const sh = path.join(dir, 'lambda-trace-proxy/launcher.sh');
+  writeFileSync(sh, `#!/bin/sh\nexec '${PINNED_NODE}' '${path.join(dir, 'lambda-trace-proxy/probe.cjs')}' "$@"\n`);
+  chmodSync(sh, 0o755);
+  return path.join(dir, 'extensions', name);
+}
+
+type Answer = string | 'reset';
+
+/** A scripted Extensions API: records each request whole, then answers with raw bytes or resets. */
+class ScriptedApi {
+  readonly requests: string[] = [];
+  readonly #server = net.createServer((socket) => this.#serve(socket));
+  #answer: Answer = '';
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(this.#server.address() as net.AddressInfo).port}`;
+  }
+
+  answer(answer: Answer): void {
+    this.#answer = answer;
+    this.requests.length = 0;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #serve(socket: net.Socket): void {
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(text)?.[1] ?? 0);
+      if (text.length < end + 4 + length) return;
+      this.requests.push(text);
+      if (this.#answer === 'reset') socket.resetAndDestroy();
+      else socket.end(this.#answer);
+    });
+    socket.on('error', () => undefined);
+  }
+}
+
+function ok(id: string, body: string): string {
+  return `HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ${id}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/** Runs the launcher in a clean environment (as Lambda starts extensions) and parses the probe's report. */
+function run(launcher: string, env: Record<string, string>, args: readonly string[] = []): Promise<Probe> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(launcher, args, { env: { PATH: '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        assert.equal(code, 0, stderr);
+        resolve(JSON.parse(stdout) as Probe);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  });
+}
+
+describe('the Go launcher in front of a probe', () => {
+  const api = new ScriptedApi();
+  let address: string;
+  let dir: string;
+  let launcher: string;
+  const REGISTERED = JSON.stringify({ functionName: 'fn', functionVersion: '$LATEST', handler: 'index.handler', accountId: '123456789012' });
+
+  before(async () => {
+    address = await api.start();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ltp-go-launcher-'));
+    launcher = probeLayer(dir, 'my-extension');
+  });
+  after(async () => {
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const envWith = async (more: Record<string, string> = {}) => ({ AWS_LAMBDA_RUNTIME_API: address, LRAP_LISTENER_PORT: String(await freePort()), ...more });
+
+  test('listens on the listener port, registers as the Node part does, and hands both over', async () => {
+    api.answer(ok('id-1', REGISTERED));
+    const env = await envWith();
+    const probe = await run(launcher, env);
+    assert.equal(api.requests.length, 1);
+    const [head, body] = api.requests[0]!.split('\r\n\r\n') as [string, string];
+    const lines = head.split('\r\n');
+    assert.equal(lines[0], 'POST /2020-01-01/extension/register HTTP/1.1');
+    const headers = new Map(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    // Its own file name, as Lambda requires (src/lifecycle/extensions-api.ts sends the same headers).
+    assert.equal(headers.get('lambda-extension-name'), 'my-extension');
+    assert.equal(headers.get('lambda-extension-accept-feature'), 'accountId');
+    assert.equal(headers.get('content-type'), 'application/json');
+    assert.deepEqual(JSON.parse(body), { events: ['INVOKE', 'SHUTDOWN'] });
+    // launcher.sh gets the name first (its $0 is its own path), then the launcher's arguments.
+    assert.deepEqual(probe.args, ['my-extension']);
+    assert.equal(probe.handed._LRAP_REGISTER_STATUS, '200');
+    assert.equal(probe.handed._LRAP_REGISTER_ID, 'id-1');
+    assert.equal(probe.handed._LRAP_REGISTER_BODY, REGISTERED);
+    assert.equal(probe.handed._LRAP_REGISTER_BROKEN, undefined);
+    assert.equal(probe.port, Number(env.LRAP_LISTENER_PORT));
+    assert.equal(probe.served, 'served');
+  });
+
+  test('on Lambda Managed Instances it registers for SHUTDOWN only (INVOKE is refused there)', async () => {
+    api.answer(ok('id-2', '{}'));
+    await run(launcher, await envWith({ AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' }));
+    assert.deepEqual(JSON.parse(api.requests[0]!.split('\r\n\r\n')[1]!), { events: ['SHUTDOWN'] });
+  });
+
+  test('a refusal is handed over as Lambda gave it, for the Node part to report', async () => {
+    const refusal = '{"errorMessage":"wrong name","errorType":"Extension.InvalidExtensionName"}';
+    api.answer(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${refusal.length}\r\n\r\n${refusal}`);
+    const probe = await run(launcher, await envWith());
+    assert.equal(probe.handed._LRAP_REGISTER_STATUS, '403');
+    assert.equal(probe.handed._LRAP_REGISTER_ID, '');
+    assert.equal(probe.handed._LRAP_REGISTER_BODY, refusal);
+    assert.equal(probe.served, 'served');
+  });
+
+  test('an interim 100 Continue is skipped, as Node\'s client does', async () => {
+    api.answer(`HTTP/1.1 100 Continue\r\n\r\n${ok('id-3', REGISTERED)}`);
+    const probe = await run(launcher, await envWith());
+    assert.equal(probe.handed._LRAP_REGISTER_STATUS, '200');
+    assert.equal(probe.handed._LRAP_REGISTER_ID, 'id-3');
+  });
+
+  test('a connection broken after the request left is handed over as such: the Node part registers again and learns from the answer', async () => {
+    api.answer('reset');
+    const probe = await run(launcher, await envWith());
+    assert.equal(api.requests.length, 1);
+    assert.match(probe.handed._LRAP_REGISTER_BROKEN ?? '', /reset|EOF|closed/i);
+    assert.equal(probe.handed._LRAP_REGISTER_STATUS, undefined);
+    assert.equal(probe.served, 'served');
+  });
+
+  test('an Extensions API it cannot connect to: the socket is handed over, the registration left to the Node part', async () => {
+    const probe = await run(launcher, await envWith({ AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${await freePort()}` }));
+    assert.deepEqual(Object.keys(probe.handed), ['_LRAP_LISTEN_FD']);
+    assert.equal(probe.served, 'served');
+  });
+
+  describe('whatever it is not sure of: nothing handed over, no request sent', () => {
+    const cases: readonly [string, () => Promise<{ env: Record<string, string>; args?: string[] }>][] = [
+      ['arguments (--version, --help): the Node part answers them', async () => ({ env: await envWith(), args: ['--version'] })],
+      ['a listener port that is not a port', async () => ({ env: await envWith({ LRAP_LISTENER_PORT: 'not-a-port' }) })],
+      ['a listener port out of range', async () => ({ env: await envWith({ LRAP_LISTENER_PORT: '70000' }) })],
+      ['a listener port with a space Node trims and Go might not', async () => ({ env: await envWith({ LRAP_LISTENER_PORT: '\u00a09009' }) })],
+      ['no AWS_LAMBDA_RUNTIME_API', async () => ({ env: { LRAP_LISTENER_PORT: String(await freePort()) } })],
+      ['an AWS_LAMBDA_RUNTIME_API that is not host:port', async () => ({ env: await envWith({ AWS_LAMBDA_RUNTIME_API: `http://${address}/` }) })],
+      ['an LRAP_RUNTIME_API_ENDPOINT that is not host:port', async () => ({ env: await envWith({ LRAP_RUNTIME_API_ENDPOINT: 'nowhere' }) })],
+      ['an LRAP_RUNTIME_API_ENDPOINT that is the listener itself', async () => {
+        const port = await freePort();
+        return { env: await envWith({ LRAP_LISTENER_PORT: String(port), LRAP_RUNTIME_API_ENDPOINT: `localhost:${port}` }) };
+      }],
+      ['an initialization type that only looks like Managed Instances', async () => ({ env: await envWith({ AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances\u00a0' }) })],
+    ];
+    for (const [what, setUp] of cases) {
+      test(what, async () => {
+        api.answer(ok('never', '{}'));
+        const { env, args } = await setUp();
+        const probe = await run(launcher, env, args);
+        assert.deepEqual(probe.handed, {});
+        assert.deepEqual(api.requests, []);
+        assert.deepEqual(probe.args, ['my-extension', ...(args ?? [])]);
+      });
+    }
+
+    test('a listener port taken by another process: the Node part reports it (LRAP_LISTEN_FAILED)', async () => {
+      api.answer(ok('never', '{}'));
+      const taken = net.createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      try {
+        const probe = await run(launcher, await envWith({ LRAP_LISTENER_PORT: String((taken.address() as net.AddressInfo).port) }));
+        assert.deepEqual(probe.handed, {});
+        assert.deepEqual(api.requests, []);
+      } finally {
+        taken.close();
+      }
+    });
+  });
+
+  test('hand-over variables from the function\'s environment never reach the Node part', async () => {
+    const forged = { _LRAP_REGISTER_STATUS: '200', _LRAP_REGISTER_ID: 'forged', _LRAP_LISTEN_FD: '999' };
+    api.answer(ok('id-4', '{}'));
+    const handing = await run(launcher, await envWith(forged));
+    assert.equal(handing.handed._LRAP_REGISTER_ID, 'id-4');
+    assert.notEqual(handing.handed._LRAP_LISTEN_FD, '999');
+    assert.equal(handing.served, 'served');
+    const skipping = await run(launcher, await envWith({ ...forged, LRAP_LISTENER_PORT: 'not-a-port' }));
+    assert.deepEqual(skipping.handed, {});
+  });
+});
