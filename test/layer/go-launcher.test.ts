@@ -3,17 +3,21 @@
 // Extensions API. What it must do: listen and register exactly as the Node part
 // would, hand both over, and whenever it is not sure, hand over nothing and
 // leave it all to the Node part (which then behaves as without the launcher).
-// The whole chain, with the real Node part: test/integration/early-runtime.test.ts
-// and every integration test (dist/layer has the launcher in front).
+// The whole chain, with the real Node part: the last test here, and every
+// integration test (dist/layer has the launcher in front).
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/free-port.ts';
+import { LAYER, WRAPPER, respond, shutDownAtEnd } from '../integration/harness.ts';
+import { LambdaSandbox } from '../sandbox/sandbox.ts';
+import { OtlpReceiver } from '../support/otlp-receiver.ts';
 import { PINNED_NODE, ROOT } from './layer-fixture.ts';
 
 /** This machine's build of the launcher (`make build`). */
@@ -249,5 +253,63 @@ describe('the Go launcher in front of a probe', () => {
     assert.equal(handing.served, 'served');
     const skipping = await run(launcher, await envWith({ ...forged, LRAP_LISTENER_PORT: 'not-a-port' }));
     assert.deepEqual(skipping.handed, {});
+  });
+});
+
+describe('the Go launcher in front of the Node part', () => {
+  let dir: string;
+  before(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'ltp-early-runtime-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a runtime that connects before Node has started is served, not refused, and its first invocation is traced', async () => {
+    // The built layer, with a gate between the launcher and launcher.sh: Node
+    // cannot start until the test opens it, so the runtime's connection is
+    // made while only the launcher's socket exists.
+    mkdirSync(path.join(dir, 'extensions'));
+    mkdirSync(path.join(dir, 'lambda-trace-proxy'));
+    symlinkSync(path.join(LAYER, 'extensions/lambda-trace-proxy'), path.join(dir, 'extensions/lambda-trace-proxy'));
+    const gate = path.join(dir, 'gate');
+    execFileSync('mkfifo', [gate]);
+    const sh = path.join(dir, 'lambda-trace-proxy/launcher.sh');
+    writeFileSync(sh, `#!/bin/sh\nread _ < '${gate}'\nexec '${path.join(LAYER, 'lambda-trace-proxy/launcher.sh')}' "$@"\n`);
+    chmodSync(sh, 0o755);
+
+    const receiver = await OtlpReceiver.start();
+    const port = await freePort();
+    const sandbox = shutDownAtEnd(new LambdaSandbox({
+      layerDir: dir, runtime: 'external', wrapper: WRAPPER,
+      env: { LRAP_LISTENER_PORT: String(port), OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
+    }));
+    try {
+      const started = sandbox.start();
+      await sandbox.waitForRequest((r) => r.url.endsWith('/extension/register'));
+      // Lambda would start the runtime now. Its first call, on a raw socket:
+      const socket = net.connect(port, '127.0.0.1');
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      socket.write(`GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      let answer = '';
+      socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+      writeFileSync(gate, 'open\n');
+      await started;
+      const invoked = sandbox.invoke('{"early":true}');
+      const head = await new Promise<string>((resolve) => {
+        const check = () => { if (answer.includes('{"early":true}')) { socket.off('data', check); resolve(answer); } };
+        socket.on('data', check);
+        check();
+      });
+      assert.match(head, /^HTTP\/1\.1 200 /);
+      const id = /lambda-runtime-aws-request-id: *([^\r]+)/i.exec(head)?.[1];
+      assert.ok(id, head);
+      // On another connection, the early one kept open: a runtime whose connection closes mid-invocation is gone.
+      assert.equal((await respond(`127.0.0.1:${port}`, id, Buffer.from('{"ok":1}'))).status, 202);
+      assert.equal((await invoked).body.toString(), '{"ok":1}');
+      socket.destroy();
+      await receiver.waitForSpan((span) => span.attributes['faas.invocation.id'] === id, { timeoutMs: 10_000 });
+      // The Node part took the launcher's registration instead of sending its own.
+      assert.equal(sandbox.requests.filter((r) => r.url.endsWith('/extension/register')).length, 1);
+    } finally {
+      await sandbox.shutdown().catch(() => undefined);
+      await receiver.close();
+    }
   });
 });
