@@ -19,7 +19,7 @@ import { guardObserver } from './proxy/invocation-observer.ts';
 import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
 import { RuntimeWatch } from './lifecycle/runtime-watch.ts';
 import { HELP_TEXT } from './help.ts';
-import { HANDOVER_VARIABLES, parseLauncherHandover, type LauncherHandover, type RegisterHandover } from './settings/launcher-handover.ts';
+import { takeLauncherHandover, type LauncherHandover, type RegisterHandover } from './settings/launcher-handover.ts';
 import { closeSync } from 'node:fs';
 
 declare const LRAP_VERSION: string;
@@ -31,8 +31,7 @@ const DEFAULT_NAME = 'lambda-trace-proxy';
 async function main(argv: readonly string[]): Promise<number> {
   // Layer-internal: what the launcher did before Node started. Not the function's
   // settings, and nothing after us (nor a child process) is to see them.
-  const handover = parseLauncherHandover(process.env);
-  for (const name of HANDOVER_VARIABLES) delete process.env[name];
+  const handover = takeLauncherHandover(process.env);
   if (argv.includes('--version')) {
     process.stdout.write(`lambda-trace-proxy ${VERSION} (node ${process.versions.node})\n`);
     return 0;

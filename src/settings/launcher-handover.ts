@@ -1,13 +1,15 @@
 // What the standalone layers' launcher (src/stub, a static Go program that runs
 // before Node) hands over in layer-internal variables: the proxy's listening
 // socket, bound before it registered, and the outcome of that registration.
-// main.ts removes them from the environment at once. Anything missing or not
-// as written by the launcher counts as not handed over: the extension then
-// listens and registers itself, as it does when started without the launcher.
+// They are removed from the environment at once (takeLauncherHandover). A
+// value the launcher would not write counts as not handed over: the extension
+// then listens and registers itself, as it does without the launcher (the
+// slim layer). The launcher drops these variables from what it inherits, so
+// that only its own reach Node.
 
 import type { Env } from './env-values.ts';
 
-/** The variables, removed from process.env as soon as they are read. */
+/** The variables: removed from the environment as soon as they are read. */
 export const HANDOVER_VARIABLES = ['_LRAP_LISTEN_FD', '_LRAP_REGISTER_STATUS', '_LRAP_REGISTER_ID', '_LRAP_REGISTER_BODY', '_LRAP_REGISTER_BROKEN'] as const;
 
 export type RegisterHandover =
@@ -26,6 +28,13 @@ export interface LauncherHandover {
   /** A socket already listening on 127.0.0.1 at the listener port. */
   readonly listenFd: number | undefined;
   readonly register: RegisterHandover;
+}
+
+/** Reads the hand-over and removes its variables from `env`, the process environment: nothing after us, nor a child process, is to see them. */
+export function takeLauncherHandover(env: Record<string, string | undefined>): LauncherHandover {
+  const handover = parseLauncherHandover(env);
+  for (const name of HANDOVER_VARIABLES) delete env[name];
+  return handover;
 }
 
 export function parseLauncherHandover(env: Env): LauncherHandover {
