@@ -1,6 +1,8 @@
-// Start-up, from spawn to the moment that matters: the register request reaching
+// Start-up, from spawn to the moments that matter: the register request reaching
 // Lambda (Lambda starts the runtime only once every extension has registered),
-// or the listener accepting connections. Measured on fresh processes, rotating
+// the listener accepting connections (a runtime that connects earlier is
+// refused), and the extension waiting in /event/next (the end of its part of
+// Init: the first event waits for it). Measured on fresh processes, rotating
 // the kinds sample by sample so that noise hits them alike.
 
 import path from 'node:path';
@@ -9,16 +11,21 @@ import { Upstream } from './upstream.ts';
 import { BUNDLE, canConnect, extensionEnv, LAUNCHER, LAYER_NODE } from './variants.ts';
 import { freePort, spawnChild, stopChild, withTimeout, type Child } from './processes.ts';
 
-export type StartupKind = 'shipped-register' | 'bundle-register' | 'shipped-listener' | 'minimal-register' | 'bare-listener';
+export type StartupKind = 'shipped-register' | 'bundle-register' | 'shipped-listener' | 'minimal-register' | 'bare-listener' | 'shipped-ready' | 'bundle-ready';
 
-export const STARTUP_KINDS: readonly StartupKind[] = ['shipped-register', 'bundle-register', 'minimal-register', 'shipped-listener', 'bare-listener'];
+export const STARTUP_KINDS: readonly StartupKind[] = ['shipped-register', 'bundle-register', 'minimal-register', 'shipped-listener', 'bare-listener', 'shipped-ready', 'bundle-ready'];
 
+// "Shipped" is the standalone layers' extensions/lambda-trace-proxy: the Go launcher
+// (src/stub), which listens and registers, then execs launcher.sh and Node. "Bundle"
+// is Node alone, listening and registering itself (as in the slim layer).
 export const STARTUP_LABELS: Record<StartupKind, string> = {
-  'shipped-register': 'lambda-trace-proxy (shipped launcher): exec → register',
-  'bundle-register': 'same bundle, node started directly (no sh launcher): exec → register',
+  'shipped-register': 'lambda-trace-proxy (shipped: Go launcher, then Node): exec → register',
+  'bundle-register': 'same bundle, node started directly (no launcher): exec → register',
   'minimal-register': 'smallest Node extension (register only): exec → register',
-  'shipped-listener': 'lambda-trace-proxy (shipped launcher): exec → listener ready',
+  'shipped-listener': 'lambda-trace-proxy (shipped): exec → connections accepted',
   'bare-listener': 'bare node:http server: exec → listening',
+  'shipped-ready': 'lambda-trace-proxy (shipped), tracing on: exec → waiting in /event/next',
+  'bundle-ready': 'same bundle, node started directly, tracing on: exec → waiting in /event/next',
 };
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -37,9 +44,11 @@ export async function sampleStartup(kind: StartupKind, collectorEndpoint: string
     switch (kind) {
       case 'shipped-register':
       case 'shipped-listener':
+      case 'shipped-ready':
         child = spawnChild(kind, LAUNCHER, [], env);
         break;
       case 'bundle-register':
+      case 'bundle-ready':
         child = spawnChild(kind, LAYER_NODE, [BUNDLE, '--extension-name', 'lambda-trace-proxy'], env);
         break;
       case 'minimal-register':
@@ -49,8 +58,8 @@ export async function sampleStartup(kind: StartupKind, collectorEndpoint: string
         child = spawnChild(kind, LAYER_NODE, [BARE_HTTP_SERVER, String(port)], env);
         break;
     }
-    const readyAt = kind.endsWith('-register')
-      ? upstream.whenRegistered()
+    const readyAt = kind.endsWith('-register') ? upstream.whenRegistered()
+      : kind.endsWith('-ready') ? upstream.whenExtensionWaiting()
       : firstAccept(port, child);
     return (await withTimeout(readyAt, SAMPLE_TIMEOUT_MS, `${kind} to start`)) - started;
   } finally {
