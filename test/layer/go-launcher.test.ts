@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/free-port.ts';
-import { LAYER, WRAPPER, respond, shutDownAtEnd } from '../integration/harness.ts';
+import { LAYER, WRAPPER, next, raw, respond, shutDownAtEnd } from '../integration/harness.ts';
 import { LambdaSandbox } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 import { PINNED_NODE, ROOT } from './layer-fixture.ts';
@@ -310,6 +310,72 @@ describe('the Go launcher in front of the Node part', () => {
     } finally {
       await sandbox.shutdown().catch(() => undefined);
       await receiver.close();
+    }
+  });
+});
+
+describe('the Node part, handed over what the launcher could not do right', () => {
+  let dir: string;
+  before(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'ltp-handover-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A layer whose extension hands `variables` (and fd 5 open on /dev/null) to the built launcher.sh, as the Go launcher would. */
+  function handingLayer(name: string, variables: Record<string, string>): string {
+    const layer = path.join(dir, name);
+    mkdirSync(path.join(layer, 'extensions'), { recursive: true });
+    const extension = path.join(layer, 'extensions/lambda-trace-proxy');
+    const exports = Object.entries(variables).map(([k, v]) => `export ${k}='${v}'`).join('\n');
+    writeFileSync(extension, `#!/bin/sh\nexec 5</dev/null\n${exports}\nexec '${path.join(LAYER, 'lambda-trace-proxy/launcher.sh')}' lambda-trace-proxy\n`);
+    chmodSync(extension, 0o755);
+    return layer;
+  }
+
+  async function sandboxWith(layer: string): Promise<{ sandbox: LambdaSandbox; port: number }> {
+    const port = await freePort();
+    const sandbox = shutDownAtEnd(new LambdaSandbox({
+      layerDir: layer, runtime: 'external', wrapper: WRAPPER, env: { LRAP_LISTENER_PORT: String(port), OTEL_SDK_DISABLED: 'true' },
+    }));
+    return { sandbox, port };
+  }
+
+  test('a socket it cannot serve on: closed, the port listened on again (LRAP_HANDOVER_FAILED), and it serves', async () => {
+    const { sandbox, port } = await sandboxWith(handingLayer('not-a-socket', { _LRAP_LISTEN_FD: '5' }));
+    try {
+      await sandbox.start();
+      assert.match(sandbox.output('lambda-trace-proxy').stderr, /"code":"LRAP_HANDOVER_FAILED"/);
+      const invoked = sandbox.invoke('{"n":1}');
+      const event = await next(`127.0.0.1:${port}`);
+      assert.equal(event.body.toString(), '{"n":1}');
+      assert.equal((await respond(`127.0.0.1:${port}`, raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!, Buffer.from('{"ok":1}'))).status, 202);
+      assert.equal((await invoked).body.toString(), '{"ok":1}');
+    } finally {
+      await sandbox.shutdown().catch(() => undefined);
+    }
+  });
+
+  test('a refusal Lambda gave the launcher is reported as if it had refused the Node part: exit 1, LRAP_EXTENSIONS_API_FAILED, no second register', async () => {
+    const { sandbox } = await sandboxWith(handingLayer('refused', {
+      _LRAP_REGISTER_STATUS: '403', _LRAP_REGISTER_BODY: '{"errorType":"Extension.Forbidden","errorMessage":"no"}',
+    }));
+    try {
+      await assert.rejects(sandbox.start());
+      const stderr = sandbox.output('lambda-trace-proxy').stderr;
+      assert.match(stderr, /"code":"LRAP_EXTENSIONS_API_FAILED"/);
+      assert.match(stderr, /refused registration of \\"lambda-trace-proxy\\" \(HTTP 403: Extension\.Forbidden: no\)/);
+      assert.equal(sandbox.requests.filter((r) => r.url.endsWith('/extension/register')).length, 0);
+    } finally {
+      await sandbox.shutdown().catch(() => undefined);
+    }
+  });
+
+  test('a register whose answer the launcher lost: the Node part registers again (LRAP_EXTENSIONS_API_RETRY) and serves', async () => {
+    const { sandbox } = await sandboxWith(handingLayer('broken', { _LRAP_REGISTER_BROKEN: 'unexpected EOF' }));
+    try {
+      await sandbox.start();
+      assert.match(sandbox.output('lambda-trace-proxy').stderr, /"code":"LRAP_EXTENSIONS_API_RETRY".*the launcher's registration broke before Lambda's answer: unexpected EOF/);
+      assert.equal(sandbox.requests.filter((r) => r.url.endsWith('/extension/register')).length, 1);
+    } finally {
+      await sandbox.shutdown().catch(() => undefined);
     }
   });
 });
