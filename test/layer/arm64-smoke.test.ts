@@ -1,6 +1,7 @@
-// The arm64 layer, run for real: its Node is an aarch64 executable, so the
-// kernel hands it to qemu-aarch64 (binfmt_misc), and the unchanged launcher
-// starts it inside the local Lambda sandbox. One invocation goes through the
+// The arm64 layer, run for real: its Go launcher and its Node are aarch64
+// executables, so the kernel hands them to qemu-aarch64 (binfmt_misc), inside
+// the local Lambda sandbox: the launcher listens and registers, then execs
+// launcher.sh and Node, which take over both. One invocation goes through the
 // proxy and its span is exported. Timings under emulation mean nothing here.
 //
 // Needs qemu-user-static and the aarch64 C/C++ runtime libraries (Debian's
