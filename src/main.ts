@@ -20,7 +20,6 @@ import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
 import { RuntimeWatch } from './lifecycle/runtime-watch.ts';
 import { HELP_TEXT } from './help.ts';
 import { takeLauncherHandover, type LauncherHandover, type RegisterHandover } from './settings/launcher-handover.ts';
-import { closeSync } from 'node:fs';
 
 declare const LRAP_VERSION: string;
 declare const LRAP_TRACING_MODULE: string;
@@ -141,11 +140,10 @@ async function main(argv: readonly string[]): Promise<number> {
 async function listenForRuntime(proxy: RuntimeApiProxy, port: number, handover: LauncherHandover, log: Logger): Promise<number> {
   if (handover.listenFd === undefined) return proxy.listen(port);
   try {
-    return await proxy.listenOnFd(handover.listenFd);
+    return await proxy.listenOnFd(handover.listenFd, port);
   } catch (err) {
-    // Not a listening socket after all: free the port it may hold and listen ourselves.
+    // Not a listening socket after all, or not on our port (the proxy has closed it): listen ourselves.
     log.warn('cannot serve on the launcher\'s listener; listening again', { code: 'LRAP_HANDOVER_FAILED', error: describeError(err) });
-    try { closeSync(handover.listenFd); } catch { /* already closed */ }
     return proxy.listen(port);
   }
 }

@@ -6,6 +6,7 @@
 // when tracing asks, the body of a `/response` or `/error` post.
 
 import http from 'node:http';
+import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { HostPort } from '../settings/core-config.ts';
@@ -123,8 +124,21 @@ export class RuntimeApiProxy {
    * Serves on a socket the launcher bound on loopback and is listening on already
    * (src/stub): a runtime that connected before Node started waits in its backlog.
    */
-  listenOnFd(fd: number): Promise<number> {
-    return this.#listen({ fd });
+  async listenOnFd(fd: number, port: number): Promise<number> {
+    try {
+      await this.#listen({ fd });
+    } catch (err) {
+      // Not a socket Node can serve on: the descriptor is still ours to close (a port it may hold is freed).
+      try { closeSync(fd); } catch { /* already closed */ }
+      throw err;
+    }
+    // The launcher reads LRAP_LISTENER_PORT by rules of its own: should they ever part from ours,
+    // the runtime (told our port by the wrapper) must not be left knocking on another one.
+    const address = this.#server.address();
+    if (typeof address === 'object' && address !== null && address.address === '127.0.0.1' && address.port === port) return port;
+    this.#server.close(); // Closes the descriptor with it.
+    const where = typeof address === 'object' && address !== null ? `${address.address}:${address.port}` : String(address);
+    throw new Error(`the launcher's socket listens on ${where}, not on 127.0.0.1:${port}`);
   }
 
   #listen(options: { port: number; host: string } | { fd: number }): Promise<number> {

@@ -319,13 +319,16 @@ describe('the Node part, handed over what the launcher could not do right', () =
   before(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'ltp-handover-')); });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** A layer whose extension hands `variables` (and fd 5 open on /dev/null) to the built launcher.sh, as the Go launcher would. */
-  function handingLayer(name: string, variables: Record<string, string>): string {
+  /** A layer whose extension hands `variables` (and fd 5, open on /dev/null unless `fd5From` opens it) to the built launcher.sh, as the Go launcher would. */
+  function handingLayer(name: string, variables: Record<string, string>, fd5From?: readonly string[]): string {
     const layer = path.join(dir, name);
     mkdirSync(path.join(layer, 'extensions'), { recursive: true });
     const extension = path.join(layer, 'extensions/lambda-trace-proxy');
     const exports = Object.entries(variables).map(([k, v]) => `export ${k}='${v}'`).join('\n');
-    writeFileSync(extension, `#!/bin/sh\nexec 5</dev/null\n${exports}\nexec '${path.join(LAYER, 'lambda-trace-proxy/launcher.sh')}' lambda-trace-proxy\n`);
+    // fd 5 comes from /dev/null, or from a command that opens it and then execs the rest of argv.
+    const launch = `'${path.join(LAYER, 'lambda-trace-proxy/launcher.sh')}' lambda-trace-proxy`;
+    const exec = fd5From ? `exec ${fd5From.map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ')} ${launch}` : `exec 5</dev/null\nexec ${launch}`;
+    writeFileSync(extension, `#!/bin/sh\n${exports}\n${exec}\n`);
     chmodSync(extension, 0o755);
     return layer;
   }
@@ -348,6 +351,26 @@ describe('the Node part, handed over what the launcher could not do right', () =
       assert.equal(event.body.toString(), '{"n":1}');
       assert.equal((await respond(`127.0.0.1:${port}`, raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!, Buffer.from('{"ok":1}'))).status, 202);
       assert.equal((await invoked).body.toString(), '{"ok":1}');
+    } finally {
+      await sandbox.shutdown().catch(() => undefined);
+    }
+  });
+
+  test('a socket listening on another port than ours: closed, our port listened on (LRAP_HANDOVER_FAILED), and it serves', async () => {
+    // fd 5: a socket listening on a port of the kernel's choosing, as a launcher whose reading of
+    // LRAP_LISTENER_PORT had parted from the Node part's would hand over.
+    const layer = handingLayer('other-port', { _LRAP_LISTEN_FD: '5' }, [
+      'python3', '-c', 'import os, socket, sys; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); os.dup2(s.fileno(), 5); os.execv(sys.argv[1], sys.argv[1:])',
+    ]);
+    const { sandbox, port } = await sandboxWith(layer);
+    try {
+      await sandbox.start();
+      assert.match(sandbox.output('lambda-trace-proxy').stderr, /"code":"LRAP_HANDOVER_FAILED".*listens on 127\.0\.0\.1:\d+, not on 127\.0\.0\.1:\d+/);
+      const invoked = sandbox.invoke('{"n":2}');
+      const event = await next(`127.0.0.1:${port}`);
+      assert.equal(event.body.toString(), '{"n":2}');
+      assert.equal((await respond(`127.0.0.1:${port}`, raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!, Buffer.from('{"ok":2}'))).status, 202);
+      assert.equal((await invoked).body.toString(), '{"ok":2}');
     } finally {
       await sandbox.shutdown().catch(() => undefined);
     }
