@@ -1,8 +1,8 @@
 // Diagnostic preload for `SOAK_DIAGNOSE` runs only (never in the shipped
 // launcher): on SIGUSR2 the extension appends one JSON line to
-// $SOAK_PROBE_DIR/<pid>.jsonl with V8's heap figures as they are, then after a
-// full collection (what is retained), and writes a heap snapshot when the file
-// $SOAK_PROBE_DIR/<pid>.snapshot names where to put one. CommonJS because it is
+// $SOAK_PROBE_DIR/<pid>.jsonl with V8's heap figures and where resident memory
+// sits, as they are, and, when asked, after a full collection (what is
+// retained) or with a heap snapshot. CommonJS because it is
 // loaded with `node -r` before the bundle. SOAK_PROBE_V8_FLAGS (comma-separated)
 // are set once the bundle has loaded, as a heap policy set at run time would be,
 // to try one before it goes into the extension.
@@ -34,18 +34,35 @@ if (dir) {
     }
     return out;
   };
+  // $SOAK_PROBE_DIR/<pid>.request (JSON, written by the soak before the signal) says what to do
+  // beyond reading: { gc: true } collects garbage after the reading (what is retained), and
+  // { snapshot: path } writes a heap snapshot there (which collects first). Without gc nothing
+  // is collected, so the next reading is the extension's own.
   process.on('SIGUSR2', () => {
     const before = { ...figures(), resident: residentKiB() };
     const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]));
-    const request = path.join(dir, `${process.pid}.snapshot`);
-    let snapshot;
-    if (fs.existsSync(request)) {
-      snapshot = fs.readFileSync(request, 'utf8').trim();
-      fs.rmSync(request);
-      v8.writeHeapSnapshot(snapshot); // collects garbage first
-    } else {
+    const requestFile = path.join(dir, `${process.pid}.request`);
+    const request = fs.existsSync(requestFile) ? JSON.parse(fs.readFileSync(requestFile, 'utf8')) : {};
+    let afterGc;
+    if (request.snapshot) {
+      v8.writeHeapSnapshot(request.snapshot);
+      afterGc = figures();
+    } else if (request.gc) {
       globalThis.gc();
+      afterGc = figures();
     }
-    fs.appendFileSync(out, JSON.stringify({ before, spaces, afterGc: figures(), snapshot }) + '\n');
+    if (!request.release) {
+      fs.appendFileSync(out, JSON.stringify({ request, before, spaces, afterGc }) + '\n');
+      return;
+    }
+    // { release: 'minor' | 'major' | 'last-resort' }: that collection, timed, then the figures
+    // 500 ms later (V8 and glibc free some memory on background threads): what it gives back.
+    const started = process.hrtime.bigint();
+    globalThis.gc(request.release === 'minor' ? { type: 'minor' } : request.release === 'last-resort' ? { type: 'major', flavor: 'last-resort' } : { type: 'major' });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    setTimeout(() => {
+      const released = { ...figures(), resident: residentKiB(), ms };
+      fs.appendFileSync(out, JSON.stringify({ request, before, spaces, afterGc, released }) + '\n');
+    }, 500);
   });
 }

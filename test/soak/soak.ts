@@ -32,6 +32,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { FIXTURES, LAYER, RUNTIME, next, raw, request, respond, startWithProxy, type ProxiedSandbox, type RawResponse } from '../integration/harness.ts';
 import { SeededRandom } from '../support/seeded-random.ts';
 import { extensionPid } from '../support/extension-process.ts';
+import { readCpuMs } from '../bench/processes.ts';
 
 const MINUTES = positiveNumber('SOAK_MINUTES', 60);
 const WARMUP = positiveNumber('SOAK_WARMUP_MINUTES', Math.max(1, Math.round(MINUTES / 6)));
@@ -42,12 +43,26 @@ const TOLERANCE = positiveNumber('SOAK_TOLERANCE_PERCENT', 5);
 // environments see about the same rate, with overlapping invocations in the second.
 const PACE_MS = positiveNumber('SOAK_PACE_MS', 100);
 const LMI_WORKERS = 4;
+// The quiet point: how long after the minute's last invocation ended (and, on
+// demand, the environment froze) memory is read. Long enough for the
+// extension's release after traffic stops; short of V8's memory reducer (8 s),
+// which a frozen environment would not run either.
+const SETTLE_MS = positiveNumber('SOAK_SETTLE_MS', 2000);
+// The sample under load is taken this long before the minute's traffic stops.
+const LOADED_SAMPLE_BEFORE_MS = 1000;
 const DIAGNOSE = process.env.SOAK_DIAGNOSE || undefined;
 const EXTRA_ENV = Object.fromEntries((process.env.SOAK_ENV ?? '').split(/\s+/).filter(Boolean).map((pair) => {
   const eq = pair.indexOf('=');
   if (eq <= 0) throw new Error(`SOAK_ENV: ${pair}: expected NAME=value`);
   return [pair.slice(0, eq), pair.slice(eq + 1)];
 }));
+// SOAK_LAYER=<dir>: another build of the layer (a launcher with other settings, say), to compare
+// with the built one in a second soak run beside it.
+const OTHER_LAYER = process.env.SOAK_LAYER || undefined;
+const DIAGNOSE_GC = process.env.SOAK_DIAGNOSE_GC === '1';
+// SOAK_DIAGNOSE_RELEASE=minor|major|last-resort: that collection at each quiet point, before it is
+// read, to see what each gives back (the probe's line has the figures from before it).
+const DIAGNOSE_RELEASE = process.env.SOAK_DIAGNOSE_RELEASE || undefined;
 const SNAPSHOT_MINUTES = new Set((process.env.SOAK_HEAP_SNAPSHOTS ?? '').split(',').filter(Boolean).map(Number));
 const LAMBDA_LIMIT = 6_291_556;
 const MiB = 1024 * 1024;
@@ -72,6 +87,8 @@ interface Tally {
   bytesIn: number;
   bytesOut: number;
   failures: string[];
+  /** The last invocation that ended: on-demand, the quiet point is the freeze after it. */
+  lastRequestId?: string;
 }
 
 const rng = SeededRandom.fromEnv('SOAK_SEED');
@@ -178,6 +195,7 @@ async function caller(env: ProxiedSandbox, r: SeededRandom, lmi: boolean, until:
       tally.invocations++;
       tally.bytesIn += event.length;
       tally.bytesOut += result.body.length;
+      tally.lastRequestId = result.requestId;
       const want = plan.kind === 'response' ? 'response' : plan.kind === 'stream' && !plan.failAfter ? 'response' : 'error';
       if (result.outcome !== want) tally.failures.push(`${plan.kind}: outcome ${result.outcome}, not ${want}`);
     } catch (err) {
@@ -208,12 +226,23 @@ interface Sample {
   /** Anonymous memory (heap, malloc arenas, buffers): the part a leak grows; the rest is mapped files (node's binary). */
   readonly anonKiB: number;
   readonly fds: number;
-  /** SOAK_DIAGNOSE only: V8's heap used as sampled, and after a full collection. */
-  readonly heapUsedKiB?: number;
-  readonly retainedKiB?: number;
+  /** SOAK_DIAGNOSE only: what the extension's own process says, read without collecting anything. */
+  readonly probe?: Probe;
 }
 
-async function sample(pid: number, minute: number): Promise<Sample> {
+/** KiB each. `external` includes `arrayBuffers` (Buffers); `mallocHeap` is glibc's main arena ([heap] in smaps). */
+interface Probe {
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+  readonly mallocHeap: number;
+  readonly otherAnon: number;
+  /** V8's heap used after a full collection (SOAK_DIAGNOSE_GC=1, at quiet points only). */
+  readonly retained?: number;
+}
+
+async function sample(pid: number, minute: number, probe: { gc: boolean; release?: boolean } | undefined): Promise<Sample> {
   const status = await readFile(`/proc/${pid}/status`, 'latin1');
   const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'latin1');
   const figures = {
@@ -222,7 +251,10 @@ async function sample(pid: number, minute: number): Promise<Sample> {
     anonKiB: Number(/^Anonymous:\s+(\d+) kB/m.exec(rollup)?.[1]),
     fds: readdirSync(`/proc/${pid}/fd`).length,
   };
-  return DIAGNOSE === undefined ? figures : { ...figures, ...await probeHeap(DIAGNOSE, pid, minute) };
+  if (DIAGNOSE === undefined || probe === undefined) return figures;
+  if (!probe.release) return { ...figures, probe: await probeHeap(DIAGNOSE, pid, minute, probe.gc) };
+  const probed = await probeHeap(DIAGNOSE, pid, minute, probe.gc, DIAGNOSE_RELEASE);
+  return { ...await sample(pid, minute, undefined), probe: probed };
 }
 
 // ---------------------------------------------------------------------------
@@ -243,20 +275,29 @@ function diagnosticLayer(dir: string): string {
   return layer;
 }
 
-async function probeHeap(dir: string, pid: number, minute: number): Promise<{ heapUsedKiB: number; retainedKiB: number }> {
+async function probeHeap(dir: string, pid: number, minute: number, gc: boolean, release?: string): Promise<Probe> {
   const lines = path.join(dir, `${pid}.jsonl`);
   const count = () => existsSync(lines) ? readFileSync(lines, 'utf8').split('\n').filter(Boolean).length : 0;
   const had = count();
-  if (SNAPSHOT_MINUTES.has(minute)) writeFileSync(path.join(dir, `${pid}.snapshot`), path.join(dir, `${pid}-minute-${minute}.heapsnapshot`));
+  const snapshot = gc && SNAPSHOT_MINUTES.has(minute) ? path.join(dir, `${pid}-minute-${minute}.heapsnapshot`) : undefined;
+  writeFileSync(path.join(dir, `${pid}.request`), JSON.stringify({ minute, gc, snapshot, release }));
   process.kill(pid, 'SIGUSR2');
   // The probe answers within the extension's event loop; a snapshot takes seconds.
   while (count() === had) await delay(50);
-  const last = JSON.parse(readFileSync(lines, 'utf8').trim().split('\n').pop()!) as { before: { heapUsed: number }; afterGc: { heapUsed: number } };
-  return { heapUsedKiB: last.before.heapUsed / 1024, retainedKiB: last.afterGc.heapUsed / 1024 };
+  interface Line { before: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; resident: { brkHeap: number; otherAnon: number } }; afterGc?: { heapUsed: number } }
+  const last = JSON.parse(readFileSync(lines, 'utf8').trim().split('\n').pop()!) as Line;
+  const b = last.before;
+  return {
+    heapUsed: b.heapUsed / 1024, heapTotal: b.heapTotal / 1024, external: b.external / 1024, arrayBuffers: b.arrayBuffers / 1024,
+    mallocHeap: b.resident.brkHeap, otherAnon: b.resident.otherAnon,
+    ...(last.afterGc === undefined ? {} : { retained: last.afterGc.heapUsed / 1024 }),
+  };
 }
 
-function verdict(name: string, samples: readonly Sample[]): { ok: boolean; lines: string[] } {
-  const after = samples.filter((s) => s.minute >= WARMUP);
+/** The verdict is on the quiet samples; those under load are summed up beside them, for what they show. */
+function verdict(name: string, quiet: readonly Sample[], loaded: readonly Sample[]): { ok: boolean; lines: string[] } {
+  const after = quiet.filter((s) => s.minute >= WARMUP);
+  const afterLoaded = loaded.filter((s) => s.minute >= WARMUP);
   if (after.length < 2) return { ok: true, lines: [`${name}: fewer than 2 samples after the ${WARMUP}-minute warm-up; nothing to compare`] };
   const rss = after.map((s) => s.rssKiB);
   const fds = after.map((s) => s.fds);
@@ -265,22 +306,33 @@ function verdict(name: string, samples: readonly Sample[]): { ok: boolean; lines
   const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   const ok = spread(rss) <= TOLERANCE && spread(fds) <= TOLERANCE;
   // A leak grows steadily; heap plateaus and GC timing do not: the least-squares trend over the second half tells them apart.
-  const half = after.slice(Math.floor(after.length / 2));
-  const trend = (of: (s: Sample) => number | undefined) => slopePerHour(half.map((s) => s.minute), half.map((s) => (of(s) ?? 0) / 1024));
-  // The verdict is on RSS; the other figures say where RSS went: anonymous
-  // memory (V8's heap, malloc), and with SOAK_DIAGNOSE what V8 retains.
-  const range = (label: string, of: (s: Sample) => number | undefined) => {
-    const xs = after.map(of).filter((x): x is number => x !== undefined);
-    return xs.length < after.length ? [] : [`${label} ${mb(Math.min(...xs))}-${mb(Math.max(...xs))} MB (spread ${spread(xs).toFixed(1)} %, second-half trend ${signed(trend(of))} MB/hour)`];
+  const trend = (samples: readonly Sample[], of: (s: Sample) => number | undefined) => {
+    const half = samples.slice(Math.floor(samples.length / 2));
+    return slopePerHour(half.map((s) => s.minute), half.map((s) => (of(s) ?? 0) / 1024));
   };
+  // The other figures say where RSS went: anonymous memory (V8's heap,
+  // malloc), and with SOAK_DIAGNOSE V8's heap, Buffers and glibc's heap.
+  const range = (samples: readonly Sample[], label: string, of: (s: Sample) => number | undefined) => {
+    const xs = samples.map(of).filter((x): x is number => x !== undefined);
+    return xs.length < samples.length || xs.length === 0 ? [] : [`${label} ${mb(Math.min(...xs))}-${mb(Math.max(...xs))} MB (spread ${spread(xs).toFixed(1)} %, second-half trend ${signed(trend(samples, of))} MB/hour)`];
+  };
+  const where = (samples: readonly Sample[]) => [
+    ...range(samples, 'anonymous', (s) => s.anonKiB),
+    ...range(samples, 'V8 heap used', (s) => s.probe?.heapUsed),
+    ...range(samples, 'external (Buffers)', (s) => s.probe?.external),
+    ...range(samples, 'glibc heap', (s) => s.probe?.mallocHeap),
+    ...range(samples, 'other anonymous (V8 pages, big chunks)', (s) => s.probe?.otherAnon),
+    ...range(samples, 'V8 retained after a full GC', (s) => s.probe?.retained),
+  ].join('; ');
   return {
     ok,
     lines: [
-      `${name}: after warm-up (minutes ${WARMUP}-${after[after.length - 1]!.minute}) RSS ${mb(Math.min(...rss))}-${mb(Math.max(...rss))} MB, ` +
+      `${name}: quiet, after warm-up (minutes ${WARMUP}-${after[after.length - 1]!.minute}) RSS ${mb(Math.min(...rss))}-${mb(Math.max(...rss))} MB, ` +
         `spread ${spread(rss).toFixed(1)} %, first to last ${signed(drift(rss))} %; ` +
         `fds ${Math.min(...fds)}-${Math.max(...fds)}, spread ${spread(fds).toFixed(1)} % → ${ok ? 'flat' : `NOT flat within ${TOLERANCE} %`}; ` +
-        `RSS trend over the second half ${signed(trend((s) => s.rssKiB))} MB/hour`,
-      `${name}: where it sits: ${[...range('anonymous', (s) => s.anonKiB), ...range('V8 retained after a full GC', (s) => s.retainedKiB)].join('; ')}`,
+        `RSS trend over the second half ${signed(trend(after, (s) => s.rssKiB))} MB/hour`,
+      `${name}: quiet, where it sits: ${where(after)}`,
+      `${name}: under load (not judged): ${range(afterLoaded, 'RSS', (s) => s.rssKiB).join('')}; ${where(afterLoaded)}`,
     ],
   };
 }
@@ -309,44 +361,69 @@ async function main(): Promise<number> {
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
   const tracing = { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...EXTRA_ENV, ...(DIAGNOSE === undefined ? {} : { SOAK_PROBE_DIR: DIAGNOSE }) };
-  const layer = DIAGNOSE === undefined ? {} : { layerDir: diagnosticLayer(DIAGNOSE) };
+  const layer = DIAGNOSE !== undefined ? { layerDir: diagnosticLayer(DIAGNOSE) } : OTHER_LAYER !== undefined ? { layerDir: OTHER_LAYER } : {};
 
-  console.log(`soak: ${MINUTES} min, warm-up ${WARMUP} min, seed ${rng.seed} (SOAK_SEED=${rng.seed} to repeat), pace ${PACE_MS} ms, tolerance ${TOLERANCE} %${process.env.SOAK_ENV ? `, SOAK_ENV='${process.env.SOAK_ENV}'` : ''}`);
+  console.log(`soak: ${MINUTES} min, warm-up ${WARMUP} min, seed ${rng.seed} (SOAK_SEED=${rng.seed} to repeat), pace ${PACE_MS} ms, settle ${SETTLE_MS} ms, tolerance ${TOLERANCE} %${OTHER_LAYER === undefined ? '' : `, layer ${OTHER_LAYER}`}${process.env.SOAK_ENV ? `, SOAK_ENV='${process.env.SOAK_ENV}'` : ''}`);
   const onDemand = await startWithProxy({ timeoutMs: 60_000, env: tracing, ...layer });
   const lmi = await startWithProxy({ timeoutMs: 60_000, concurrency: LMI_WORKERS, env: tracing, ...layer });
   const envs = [{ name: 'on-demand', env: onDemand, lmi: false }, { name: `managed instances (${LMI_WORKERS})`, env: lmi, lmi: true }].map((e) => ({
-    ...e, pid: extensionPid(e.env.port), samples: [] as Sample[], tally: { invocations: 0, bytesIn: 0, bytesOut: 0, failures: [] } as Tally, rng: rng.fork(),
+    ...e, pid: extensionPid(e.env.port), loaded: [] as Sample[], ended: [] as Sample[], quiet: [] as Sample[],
+    tally: { invocations: 0, bytesIn: 0, bytesOut: 0, failures: [] } as Tally, rng: rng.fork(),
   }));
+  const cpuMs = (pid: number) => { const cpu = readCpuMs(pid); return cpu === undefined ? Number.NaN : cpu.user + cpu.system; };
+  const cpuAtStart = envs.map((e) => cpuMs(e.pid));
   const workers = [runtimeWorker(onDemand, envs[0]!.tally), ...Array.from({ length: LMI_WORKERS }, () => runtimeWorker(lmi, envs[1]!.tally))];
 
-  const columns = `invocations | RSS MB | anon MB${DIAGNOSE === undefined ? '' : ' | heap used MB | retained MB'} | fds`;
+  const probed = DIAGNOSE === undefined ? '' : ' | V8 heap used MB | external MB | glibc heap MB';
+  const columns = `invocations | RSS MB under load | at end | quiet | anon MB quiet${probed} | fds`;
   const header = `| minute | ${envs.map((e) => `${e.name}: ${columns}`).join(' | ')} | exports |`;
   console.log(header);
   console.log(header.replace(/[^|]+/g, '---'));
+  const look = DIAGNOSE === undefined ? undefined : { gc: false };
   const started = Date.now();
   for (let minute = 0; minute <= MINUTES; minute++) {
     if (minute > 0) {
       const until = started + minute * 60_000;
-      await Promise.all(envs.flatMap((e) => e.lmi
+      const load = Promise.all(envs.flatMap((e) => e.lmi
         ? Array.from({ length: LMI_WORKERS }, () => caller(e.env, e.rng.fork(), true, until, e.tally))
         : [caller(e.env, e.rng, false, until, e.tally)]));
+      // Under load: at an arbitrary moment of the traffic, as the first soaks sampled (printed, not judged).
+      await delay(Math.max(0, until - LOADED_SAMPLE_BEFORE_MS - Date.now()));
+      for (const e of envs) e.loaded.push(await sample(e.pid, minute, look));
+      await load;
     }
-    for (const e of envs) e.samples.push(await sample(e.pid, minute));
-    console.log(`| ${minute} | ${envs.map((e) => { const s = e.samples[e.samples.length - 1]!; return [e.tally.invocations, mb(s.rssKiB), mb(s.anonKiB), ...(s.heapUsedKiB === undefined ? [] : [mb(s.heapUsedKiB), mb(s.retainedKiB!)]), s.fds].join(' | '); }).join(' | ')} | ${sinkRequests} |`);
+    // At the end of the minute's traffic: every invocation answered and, on
+    // demand, the environment frozen after the last one (the extension back in
+    // /event/next); then the quiet point, SETTLE_MS later, with nothing in flight.
+    for (const e of envs) {
+      const last = e.tally.lastRequestId;
+      if (!e.lmi && last !== undefined) await e.env.sandbox.waitForEvent('freeze', { match: (ev) => ev.detail['after'] === last });
+      e.ended.push(await sample(e.pid, minute, look));
+    }
+    await delay(SETTLE_MS);
+    for (const e of envs) e.quiet.push(await sample(e.pid, minute, DIAGNOSE === undefined ? undefined : { gc: DIAGNOSE_GC, release: DIAGNOSE_RELEASE !== undefined }));
+    console.log(`| ${minute} | ${envs.map((e) => {
+      const [l, n, q] = [e.loaded.at(-1), e.ended.at(-1)!, e.quiet.at(-1)!];
+      const triple = (of: (s: Sample) => number | undefined) => [l, n, q].map((s) => { const v = s && of(s); return v === undefined ? '-' : mb(v); }).join(' / ');
+      const probe = q.probe === undefined ? [] : [triple((s) => s.probe?.heapUsed), triple((s) => s.probe?.external), triple((s) => s.probe?.mallocHeap)];
+      return [e.tally.invocations, l === undefined ? '-' : mb(l.rssKiB), mb(n.rssKiB), mb(q.rssKiB), mb(q.anonKiB), ...probe, q.fds].join(' | ');
+    }).join(' | ')} | ${sinkRequests} |`);
   }
 
+  // The extension's CPU per invocation (user + system, exports included): what a change costs.
+  const cpuUsed = envs.map((e, i) => cpuMs(e.pid) - cpuAtStart[i]!);
   for (const e of envs) await e.env.sandbox.shutdown();
   await Promise.all(workers);
   sink.close();
 
   let ok = true;
   console.log('');
-  for (const e of envs) {
-    const v = verdict(e.name, e.samples);
+  for (const [i, e] of envs.entries()) {
+    const v = verdict(e.name, e.quiet, e.loaded);
     ok &&= v.ok;
     for (const line of v.lines) console.log(line);
     const t = e.tally;
-    console.log(`${e.name}: ${t.invocations} invocations, ${(t.bytesIn / MiB).toFixed(0)} MiB of events, ${(t.bytesOut / MiB).toFixed(0)} MiB posted back, ${t.failures.length} failures`);
+    console.log(`${e.name}: ${t.invocations} invocations, ${(t.bytesIn / MiB).toFixed(0)} MiB of events, ${(t.bytesOut / MiB).toFixed(0)} MiB posted back, ${t.failures.length} failures, extension CPU ${(cpuUsed[i]! / Math.max(1, t.invocations)).toFixed(2)} ms per invocation`);
     for (const f of t.failures.slice(0, 10)) console.log(`  failure: ${f}`);
     ok &&= t.failures.length === 0;
   }
