@@ -13,7 +13,8 @@ import { ConfigError, ExtensionsApiError, ListenError, describeError } from './e
 import { ExtensionsApiClient, retryingBrokenConnections, type Registration } from './lifecycle/extensions-api.ts';
 import { createLogger, type Logger } from './log.ts';
 import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
-import { youngGenerationCollector, type CollectYoungGeneration } from './proxy/young-generation.ts';
+import { garbageCollector, youngGenerationCollector, type CollectGarbage, type CollectYoungGeneration } from './proxy/young-generation.ts';
+import { QuietRelease } from './lifecycle/quiet-release.ts';
 import { fitHeapToExtension } from './heap-settings.ts';
 import { guardObserver } from './proxy/invocation-observer.ts';
 import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
@@ -68,6 +69,11 @@ async function main(argv: readonly string[]): Promise<number> {
   logSettingProblems(log, problems.list);
 
   let hooks: LifecycleHooks | undefined;
+  // Managed Instances only: an on-demand environment freezes when it goes quiet (quiet-release.ts).
+  const quiet = config.managedInstances ? new QuietRelease({
+    busy: () => watch.invocationsRunning,
+    release: () => gc?.({ type: 'major', flavor: 'last-resort' }),
+  }) : undefined;
   // The lifecycle watches the runtime's calls from the first one on, tracing or not.
   const watch = new RuntimeWatch({
     log,
@@ -79,9 +85,11 @@ async function main(argv: readonly string[]): Promise<number> {
         log.warn('tracing could not end an abandoned invocation', { code: 'LRAP_TRACING_HOOK_FAILED', requestId, error: describeError(err) });
       }
     } : undefined,
+    onQuiet: quiet && (() => quiet.quiet()),
   });
   // Made once Init is over for us (it loads node:v8 and node:vm and creates a
   // context: ~2-3 ms): no event, and so no large body, reaches the proxy before.
+  let gc: CollectGarbage | undefined;
   let collectYoung: CollectYoungGeneration | undefined;
   const proxy = new RuntimeApiProxy(config.upstream, watch, log, () => collectYoung?.());
   // The port is bound before the register request can leave (listen binds on
@@ -129,7 +137,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   log.debug('ready', { msSinceStart: Math.round(performance.now()), tracing: hooks !== undefined });
   // After /event/next has left (runLifecycle sends it on this turn): our part of Init is done.
-  setImmediate(() => { collectYoung = youngGenerationCollector(); });
+  setImmediate(() => {
+    gc = garbageCollector();
+    collectYoung = youngGenerationCollector(gc);
+  });
   // Once the warm-up export has loaded what exporting needs (node:https for an https collector):
   // Node modules loaded after the heap flags are set compile without Node's code cache.
   void (warmedUp ?? Promise.resolve()).then(() => setImmediate(fitHeapToExtension));

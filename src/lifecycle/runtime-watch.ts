@@ -65,6 +65,8 @@ export interface RuntimeWatchOptions {
    * deadline and reported here.
    */
   readonly onAbandoned?: (requestId: string) => void;
+  /** An invocation ended (posted, abandoned, its runtime gone) and none other is running. */
+  readonly onQuiet?: () => void;
 }
 
 /** Per request id: attempts handed out and INVOKEs seen (one id may be attempted more than once). */
@@ -115,6 +117,12 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
 
   wasBypassed(requestId: string): boolean {
     return this.#bypassedIds.has(requestId);
+  }
+
+  /** Whether an event handed out through the proxy is still waiting for its post. */
+  get invocationsRunning(): boolean {
+    for (const ids of this.#ids.values()) if (isRunning(ids)) return true;
+    return false;
   }
 
   // ---- signals from the proxy ------------------------------------------------
@@ -171,6 +179,7 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
     ids.runtimeGone = false;
     this.#disarmAbandon(ids);
     this.#review();
+    this.#noteEnd();
   }
 
   eventConnectionClosed(requestId: string): void {
@@ -179,6 +188,7 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
     this.#o.log.debug('runtime connection closed during the invocation', { requestId });
     ids.runtimeGone = true;
     this.#review();
+    this.#noteEnd();
   }
 
   // ---- the wait ----------------------------------------------------------------
@@ -215,6 +225,10 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
     if (this.#outstanding > 0) return;
     this.#noteBypass(waiter.requestId);
     this.#finish(waiter, 'bypassed');
+  }
+
+  #noteEnd(): void {
+    if (this.#o.onQuiet !== undefined && !this.invocationsRunning) this.#o.onQuiet();
   }
 
   #finish(waiter: Waiter, end: InvocationEnd): void {
@@ -275,6 +289,7 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
       this.#o.log.debug('invocation still open after its deadline; its span ends as a timeout', { requestId: event.requestId });
       onAbandoned(event.requestId);
       this.#review();
+      this.#noteEnd();
     }, Math.max(0, event.deadlineMs - Date.now()) + ABANDON_GRACE_MS);
     timer.unref();
     ids.abandonTimer = timer;
@@ -284,6 +299,11 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
     if (ids.abandonTimer !== undefined) clearTimeout(ids.abandonTimer);
     ids.abandonTimer = undefined;
   }
+}
+
+/** Handed out through the proxy, and neither posted nor left by its runtime. */
+function isRunning(ids: Attempts): boolean {
+  return ids.handedOut > 0 && !ids.ended && !ids.runtimeGone;
 }
 
 /** Lambda's answers that mean it took the post and the invocation is over. */

@@ -10,7 +10,15 @@
 
 export type CollectYoungGeneration = () => void;
 
-export function youngGenerationCollector(): CollectYoungGeneration | undefined {
+/** V8's `gc` as its gc extension installs it: the options say which collection. */
+export type CollectGarbage = (options: { type: 'minor' | 'major'; flavor?: 'regular' | 'last-resort' }) => void;
+
+export function youngGenerationCollector(gc: CollectGarbage | undefined = garbageCollector()): CollectYoungGeneration | undefined {
+  return gc && (() => { gc({ type: 'minor' }); });
+}
+
+/** V8's `gc`, taken from a fresh context made while --expose-gc was on; undefined if that fails. */
+export function garbageCollector(): CollectGarbage | undefined {
   try {
     const v8 = process.getBuiltinModule('node:v8');
     v8.setFlagsFromString('--expose-gc');
@@ -24,8 +32,7 @@ export function youngGenerationCollector(): CollectYoungGeneration | undefined {
       // dns, cluster and https took 16-20 ms instead of 6-7. The context keeps its `gc`.
       v8.setFlagsFromString('--no-expose-gc');
     }
-    if (typeof gc !== 'function') return undefined;
-    return () => { (gc as (options: { type: 'minor' }) => void)({ type: 'minor' }); };
+    return typeof gc === 'function' ? gc as CollectGarbage : undefined;
   } catch {
     return undefined;
   }

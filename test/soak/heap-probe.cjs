@@ -17,6 +17,12 @@ if (flags) setTimeout(() => { for (const flag of flags.split(',')) v8.setFlagsFr
 
 if (dir) {
   const out = path.join(dir, `${process.pid}.jsonl`);
+  // Full collections since the last line (V8's own timing): what a pause of the extension costs.
+  let majors = [];
+  const { PerformanceObserver, constants } = require('node:perf_hooks');
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if (entry.detail && entry.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(Math.round(entry.duration * 10) / 10);
+  }).observe({ entryTypes: ['gc'] });
   const figures = () => {
     const m = process.memoryUsage();
     return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
@@ -39,7 +45,8 @@ if (dir) {
   // { snapshot: path } writes a heap snapshot there (which collects first). Without gc nothing
   // is collected, so the next reading is the extension's own.
   process.on('SIGUSR2', () => {
-    const before = { ...figures(), resident: residentKiB() };
+    const before = { ...figures(), resident: residentKiB(), majorGcMs: majors };
+    majors = [];
     const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]));
     const requestFile = path.join(dir, `${process.pid}.request`);
     const request = fs.existsSync(requestFile) ? JSON.parse(fs.readFileSync(requestFile, 'utf8')) : {};

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { RuntimeWatch, BYPASS_CODE, type InvocationEnd } from '../../src/lifecycle/runtime-watch.ts';
 import { createLogger } from '../../src/log.ts';
 
-function setUp(options: { onAbandoned?: (id: string) => void } = {}) {
+function setUp(options: { onAbandoned?: (id: string) => void; onQuiet?: () => void } = {}) {
   const lines: Record<string, unknown>[] = [];
   const log = createLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
   const watch = new RuntimeWatch({ log, listenerPort: 9009, ...options });
@@ -202,4 +202,28 @@ test('a post sent again after it could not be delivered belongs to the same atte
   watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
   watch.postEnded('a', 202);
   assert.equal(await retry.done, 'posted');
+});
+
+test('Managed Instances: the lifecycle says it is quiet when the last running invocation ends, however it ends', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  let quiet = 0;
+  const { watch } = setUp({ onAbandoned: () => undefined, onQuiet: () => { quiet++; } });
+  assert.equal(watch.invocationsRunning, false);
+  for (const id of ['a', 'b', 'c']) {
+    watch.nextRequested();
+    watch.nextAnswered({ requestId: id, deadlineMs: id === 'c' ? Date.now() + 5_000 : undefined });
+  }
+  assert.equal(watch.invocationsRunning, true);
+  watch.postEnded('a', 202);
+  assert.equal(quiet, 0, 'b and c still run');
+  watch.eventConnectionClosed('b');
+  assert.equal(quiet, 0, 'c still runs');
+  t.mock.timers.tick(6_000); // c abandoned a second after its deadline
+  assert.equal(quiet, 1);
+  assert.equal(watch.invocationsRunning, false);
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'd', deadlineMs: undefined });
+  assert.equal(watch.invocationsRunning, true);
+  watch.postEnded('d', 202);
+  assert.equal(quiet, 2);
 });

@@ -6,13 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import vm from 'node:vm';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
-import { youngGenerationCollector } from '../../src/proxy/young-generation.ts';
+import { garbageCollector, youngGenerationCollector } from '../../src/proxy/young-generation.ts';
 
-test('the collector runs minor collections, and --expose-gc is off again once it is made', async () => {
-  const collect = youngGenerationCollector();
-  assert.ok(collect, 'no collector');
-  // A context made now gets no `gc`: the flag was set only for the collector's own context.
-  assert.equal(vm.runInNewContext('typeof gc'), 'undefined');
+/** Runs `collect` and resolves once V8 reports a collection of `kind`. */
+async function observed(kind: number, collect: () => void): Promise<void> {
   const kinds: number[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
@@ -24,8 +21,22 @@ test('the collector runs minor collections, and --expose-gc is off again once it
   try {
     collect();
     // GC entries are delivered asynchronously: wait until ours is in.
-    while (!kinds.includes(constants.NODE_PERFORMANCE_GC_MINOR)) await new Promise((resolve) => setImmediate(resolve));
+    while (!kinds.includes(kind)) await new Promise((resolve) => setImmediate(resolve));
   } finally {
     observer.disconnect();
   }
+}
+
+test('the collector runs minor collections, and --expose-gc is off again once it is made', async () => {
+  const collect = youngGenerationCollector();
+  assert.ok(collect, 'no collector');
+  // A context made now gets no `gc`: the flag was set only for the collector's own context.
+  assert.equal(vm.runInNewContext('typeof gc'), 'undefined');
+  await observed(constants.NODE_PERFORMANCE_GC_MINOR, collect);
+});
+
+test('the same gc gives memory back on Managed Instances\' quiet spells: a full, memory-reducing collection', async () => {
+  const gc = garbageCollector();
+  assert.ok(gc, 'no gc');
+  await observed(constants.NODE_PERFORMANCE_GC_MAJOR, () => gc({ type: 'major', flavor: 'last-resort' }));
 });
