@@ -4,22 +4,31 @@
 // responses from 0 B to 6 MB, function errors with big cause headers, streamed
 // responses with and without error trailers, responses over Lambda's limit)
 // and a Managed Instances one (4 concurrent runtime workers). Every minute the
-// load pauses, in-flight invocations finish, and the resident memory and open
-// file descriptors of both extension processes are read from /proc. After the
-// warm-up both must stay within 5 % (SOAK_TOLERANCE_PERCENT).
+// resident and anonymous memory and open file descriptors of both extension
+// processes are read from /proc three times: under load (a second before the
+// minute's traffic stops), at its end (every invocation answered; on demand,
+// the environment frozen after the last one) and quiet (SOAK_SETTLE_MS later,
+// nothing in flight); then the traffic resumes. The quiet readings compare like
+// with like: after the warm-up they must stay within 5 % (SOAK_TOLERANCE_PERCENT).
+// The other two are printed beside them, never judged.
 //
 // Not part of make test (it is an hour). Figures, not a unit test: it prints
 // the table and exits 1 if memory or descriptors grew, or an invocation failed.
 //
-//   SOAK_MINUTES=60  SOAK_WARMUP_MINUTES=10  SOAK_SEED=<n>  SOAK_TOLERANCE_PERCENT=5
+//   SOAK_MINUTES=60  SOAK_WARMUP_MINUTES=10  SOAK_SEED=<n>  SOAK_TOLERANCE_PERCENT=5  SOAK_SETTLE_MS=2000
 //
 // Diagnostic runs (not the shipped process): SOAK_DIAGNOSE=<dir> runs a copy of
-// the layer whose launcher preloads test/soak/heap-probe.cjs, prints V8's heap
-// used (as sampled, and after a full collection) next to RSS each minute, and
-// SOAK_HEAP_SNAPSHOTS=3,12 writes heap snapshots into <dir> at those minutes
-// (compare them with test/soak/compare-snapshots.ts; a snapshot leaves tens of
-// MB of freed native memory resident, so RSS after one says nothing). The probe
-// collects garbage at every sample: a diagnostic run's RSS is not the soak's.
+// the layer whose launcher preloads test/soak/heap-probe.cjs and prints, at each
+// reading, V8's heap used, external memory (Buffers) and glibc's heap, read
+// without collecting anything (<dir>/<pid>.jsonl has the rest: heap spaces,
+// other anonymous memory, full collections and their durations).
+// SOAK_DIAGNOSE_GC=1 also collects at each quiet reading (what V8 retains), and
+// SOAK_HEAP_SNAPSHOTS=3,12 writes heap snapshots into <dir> at those
+// minutes' quiet readings (compare them with test/soak/compare-snapshots.ts; a snapshot leaves
+// tens of MB of freed native memory resident, so RSS after one says nothing).
+// SOAK_DIAGNOSE_RELEASE=minor|major|last-resort runs that collection at each
+// quiet reading before /proc is read: what each gives back. The probe itself
+// (--expose-gc, reading smaps) costs a few MB: a diagnostic run's RSS is not the soak's.
 // SOAK_ENV='NAME=value ...' adds variables to the function's environment, to
 // compare allocator settings (MALLOC_*) or, in diagnostic runs, V8 flags set at
 // run time (SOAK_PROBE_V8_FLAGS=--a,--b) before they go into the extension.
@@ -242,7 +251,7 @@ interface Probe {
   readonly retained?: number;
 }
 
-async function sample(pid: number, minute: number, probe: { gc: boolean; release?: boolean } | undefined): Promise<Sample> {
+async function sample(pid: number, minute: number, probe: { gc: boolean; quiet?: boolean; release?: boolean } | undefined): Promise<Sample> {
   const status = await readFile(`/proc/${pid}/status`, 'latin1');
   const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'latin1');
   const figures = {
@@ -252,8 +261,8 @@ async function sample(pid: number, minute: number, probe: { gc: boolean; release
     fds: readdirSync(`/proc/${pid}/fd`).length,
   };
   if (DIAGNOSE === undefined || probe === undefined) return figures;
-  if (!probe.release) return { ...figures, probe: await probeHeap(DIAGNOSE, pid, minute, probe.gc) };
-  const probed = await probeHeap(DIAGNOSE, pid, minute, probe.gc, DIAGNOSE_RELEASE);
+  if (!probe.release) return { ...figures, probe: await probeHeap(DIAGNOSE, pid, minute, probe.gc, probe.quiet === true) };
+  const probed = await probeHeap(DIAGNOSE, pid, minute, probe.gc, probe.quiet === true, DIAGNOSE_RELEASE);
   return { ...await sample(pid, minute, undefined), probe: probed };
 }
 
@@ -275,11 +284,11 @@ function diagnosticLayer(dir: string): string {
   return layer;
 }
 
-async function probeHeap(dir: string, pid: number, minute: number, gc: boolean, release?: string): Promise<Probe> {
+async function probeHeap(dir: string, pid: number, minute: number, gc: boolean, quiet: boolean, release?: string): Promise<Probe> {
   const lines = path.join(dir, `${pid}.jsonl`);
   const count = () => existsSync(lines) ? readFileSync(lines, 'utf8').split('\n').filter(Boolean).length : 0;
   const had = count();
-  const snapshot = gc && SNAPSHOT_MINUTES.has(minute) ? path.join(dir, `${pid}-minute-${minute}.heapsnapshot`) : undefined;
+  const snapshot = quiet && SNAPSHOT_MINUTES.has(minute) ? path.join(dir, `${pid}-minute-${minute}.heapsnapshot`) : undefined;
   writeFileSync(path.join(dir, `${pid}.request`), JSON.stringify({ minute, gc, snapshot, release }));
   process.kill(pid, 'SIGUSR2');
   // The probe answers within the extension's event loop; a snapshot takes seconds.
@@ -401,7 +410,7 @@ async function main(): Promise<number> {
       e.ended.push(await sample(e.pid, minute, look));
     }
     await delay(SETTLE_MS);
-    for (const e of envs) e.quiet.push(await sample(e.pid, minute, DIAGNOSE === undefined ? undefined : { gc: DIAGNOSE_GC, release: DIAGNOSE_RELEASE !== undefined }));
+    for (const e of envs) e.quiet.push(await sample(e.pid, minute, DIAGNOSE === undefined ? undefined : { gc: DIAGNOSE_GC, quiet: true, release: DIAGNOSE_RELEASE !== undefined }));
     console.log(`| ${minute} | ${envs.map((e) => {
       const [l, n, q] = [e.loaded.at(-1), e.ended.at(-1)!, e.quiet.at(-1)!];
       const triple = (of: (s: Sample) => number | undefined) => [l, n, q].map((s) => { const v = s && of(s); return v === undefined ? '-' : mb(v); }).join(' / ');
