@@ -367,6 +367,9 @@ async function main(): Promise<number> {
     req.on('end', () => { sinkRequests++; res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end(); });
   });
   let sinkRequests = 0;
+  // Idle connections stay open (Node's server closes them after 5 s): the quiet reading, 2 s after
+  // an on-demand minute's last export, would otherwise count one socket fewer some minutes.
+  sink.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
   const tracing = { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...EXTRA_ENV, ...(DIAGNOSE === undefined ? {} : { SOAK_PROBE_DIR: DIAGNOSE }) };
