@@ -341,11 +341,12 @@ describe('the Node part, handed over what the launcher could not do right', () =
     return { sandbox, port };
   }
 
-  test('a socket it cannot serve on: closed, the port listened on again (LRAP_HANDOVER_FAILED), and it serves', async () => {
-    const { sandbox, port } = await sandboxWith(handingLayer('not-a-socket', { _LRAP_LISTEN_FD: '5' }));
+  /** The hand-over of `layer` is refused with a `LRAP_HANDOVER_FAILED` line matching `why`; the Node part then serves one invocation on its own port. */
+  async function servesAfterRefusedHandover(layer: string, why: RegExp): Promise<void> {
+    const { sandbox, port } = await sandboxWith(layer);
     try {
       await sandbox.start();
-      assert.match(sandbox.output('lambda-trace-proxy').stderr, /"code":"LRAP_HANDOVER_FAILED"/);
+      assert.match(sandbox.output('lambda-trace-proxy').stderr, why);
       const invoked = sandbox.invoke('{"n":1}');
       const event = await next(`127.0.0.1:${port}`);
       assert.equal(event.body.toString(), '{"n":1}');
@@ -354,6 +355,10 @@ describe('the Node part, handed over what the launcher could not do right', () =
     } finally {
       await sandbox.shutdown().catch(() => undefined);
     }
+  }
+
+  test('a socket it cannot serve on: closed, the port listened on again (LRAP_HANDOVER_FAILED), and it serves', async () => {
+    await servesAfterRefusedHandover(handingLayer('not-a-socket', { _LRAP_LISTEN_FD: '5' }), /"code":"LRAP_HANDOVER_FAILED"/);
   });
 
   test('a socket listening on another port than ours: closed, our port listened on (LRAP_HANDOVER_FAILED), and it serves', async () => {
@@ -362,18 +367,7 @@ describe('the Node part, handed over what the launcher could not do right', () =
     const layer = handingLayer('other-port', { _LRAP_LISTEN_FD: '5' }, [
       'python3', '-c', 'import os, socket, sys; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); os.dup2(s.fileno(), 5); os.execv(sys.argv[1], sys.argv[1:])',
     ]);
-    const { sandbox, port } = await sandboxWith(layer);
-    try {
-      await sandbox.start();
-      assert.match(sandbox.output('lambda-trace-proxy').stderr, /"code":"LRAP_HANDOVER_FAILED".*listens on 127\.0\.0\.1:\d+, not on 127\.0\.0\.1:\d+/);
-      const invoked = sandbox.invoke('{"n":2}');
-      const event = await next(`127.0.0.1:${port}`);
-      assert.equal(event.body.toString(), '{"n":2}');
-      assert.equal((await respond(`127.0.0.1:${port}`, raw(event.rawHeaders, 'lambda-runtime-aws-request-id')!, Buffer.from('{"ok":2}'))).status, 202);
-      assert.equal((await invoked).body.toString(), '{"ok":2}');
-    } finally {
-      await sandbox.shutdown().catch(() => undefined);
-    }
+    await servesAfterRefusedHandover(layer, /"code":"LRAP_HANDOVER_FAILED".*listens on 127\.0\.0\.1:\d+, not on 127\.0\.0\.1:\d+/);
   });
 
   test('a refusal Lambda gave the launcher is reported as if it had refused the Node part: exit 1, LRAP_EXTENSIONS_API_FAILED, no second register', async () => {
