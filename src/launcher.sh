@@ -11,11 +11,11 @@
 # The function's Node settings belong to the function's runtime, not to us.
 unset NODE_OPTIONS NODE_PATH NODE_EXTRA_CA_CERTS_DISABLED NODE_COMPILE_CACHE NODE_COMPILE_CACHE_PORTABLE NODE_V8_COVERAGE
 
-# glibc hands memory of 128 KiB and more straight back to the kernel when it is freed,
-# instead of raising that threshold after each large free (its default) and keeping the
-# chunks of a 6 MB event in its heap: idle RSS -1.1 MiB, peak anonymous memory -3.7 MiB
-# at 6 MB, CPU per cycle unchanged (test/bench/footprint.ts); what the soak reads stays flat.
-export MALLOC_MMAP_THRESHOLD_=131072
+# glibc's malloc keeps its defaults. Fixing its mmap threshold at 128 KiB
+# (MALLOC_MMAP_THRESHOLD_=131072) saved 1.2 MiB idle and 0.4-1.6 MiB at the 6 MB peak
+# now that relayed chunks are freed as they are written, but every allocation of
+# 128 KiB or more while Node loads then costs a mmap and fresh pages: the first
+# invoke in AWS's emulator was 5-6 ms later (test/e2e/measure-cold-start.sh, same run).
 
 here=${0%/*}
 if [ -f "$here/extension.cjs" ]; then
