@@ -100,9 +100,10 @@ const PORT_ATTEMPTS = 5;
  *
  * The proxy's port must be fixed before the extension starts (the wrapper reads
  * LRAP_LISTENER_PORT too), so it is a port free a moment ago: another listener
- * of the machine may take it meanwhile. The extension then fails its Init with
- * `Extension.ListenerFailed` (main.ts), and the sandbox is started again on a
- * fresh port.
+ * of the machine may take it meanwhile, the sandbox's own Runtime API among them.
+ * The extension then fails its Init with `Extension.ListenerFailed` (main.ts) or,
+ * when the port is the sandbox's, with its own-port configuration error, and the
+ * sandbox is started again on a fresh port.
  */
 export async function startWithProxy(options: ProxiedSandboxOptions = {}): Promise<ProxiedSandbox> {
   const receiver = options.tracing === true ? await OtlpReceiver.start() : undefined;
@@ -149,8 +150,10 @@ async function startOnce(options: ProxiedSandboxOptions, receiver: OtlpReceiver 
   } catch (err) {
     leftBehind.forget(env);
     await sandbox.shutdown().catch(() => undefined);
-    // The port was taken between freePort() and the extension's listen: try another.
-    const portTaken = err instanceof SandboxInitError && err.errorType === 'Extension.ListenerFailed' && options.env?.LRAP_LISTENER_PORT === undefined;
+    // The port was taken between freePort() and the extension's listen (by another listener, or by
+    // the sandbox's own Runtime API, which listens on a port the kernel picks): try another.
+    const portTaken = err instanceof SandboxInitError && options.env?.LRAP_LISTENER_PORT === undefined
+      && (err.errorType === 'Extension.ListenerFailed' || /is also the upstream Runtime API port/.test(err.message));
     if (portTaken) return { listening: false, error: err };
     throw err;
   }
