@@ -433,8 +433,7 @@ export class RuntimeApiProxy {
       if (streaming) {
         this.#relayed(chunk.length, false);
         if (res.destroyed) return;
-        written.add(chunk);
-        if (!res.write(chunk, written.written)) {
+        if (!written.write(res, chunk)) {
           upRes.pause();
           res.once('drain', resume);
         }

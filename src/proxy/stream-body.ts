@@ -25,8 +25,7 @@ export function streamBody(
       // The far side failed (its error is handled by the caller): the rest of
       // the body is read and dropped, so the sender is never left hanging.
       if (to.destroyed) return;
-      if (!kept) written.add(chunk);
-      if (!(kept ? to.write(chunk) : to.write(chunk, written.written))) {
+      if (!(kept ? to.write(chunk) : written.write(to, chunk))) {
         from.pause();
         to.once('drain', resume);
       }

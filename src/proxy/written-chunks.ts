@@ -14,6 +14,7 @@
 // the body out of it.
 
 import type http from 'node:http';
+import type { Writable } from 'node:stream';
 
 /**
  * Frees `buffer`'s memory if it owns its ArrayBuffer whole (never a slice of Node's shared pool,
@@ -39,15 +40,15 @@ export function freeBuffer(buffer: Buffer): boolean {
  */
 export class WrittenChunks {
   readonly #queue: Buffer[] = [];
-  /** The callback for `write(chunk, callback)` of a chunk given to `add`. */
-  readonly written = (): void => {
+  readonly #written = (): void => {
     const chunk = this.#queue.shift();
     if (chunk !== undefined) freeBuffer(chunk);
   };
 
-  /** `chunk`, which nobody else holds, is being written with `written` as its callback. */
-  add(chunk: Buffer): void {
+  /** Writes `chunk`, which nobody else holds, to `to` (this object's one stream) and frees it once written; `to.write`'s answer. */
+  write(to: Writable, chunk: Buffer): boolean {
     this.#queue.push(chunk);
+    return to.write(chunk, this.#written);
   }
 }
 

@@ -46,10 +46,7 @@ test('each chunk written is freed once its own write is over, not before', async
   const written = new WrittenChunks();
   const first = owned('first');
   const second = owned('second');
-  for (const chunk of [first, second]) {
-    written.add(chunk);
-    sink.write(chunk, written.written);
-  }
+  for (const chunk of [first, second]) written.write(sink, chunk);
   const afterCallbacks = () => new Promise((resolve) => process.nextTick(resolve)); // Writable calls back on the next tick.
   await afterCallbacks();
   assert.equal(first.toString(), 'first'); // Still being written.
