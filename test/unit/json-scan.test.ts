@@ -37,6 +37,25 @@ describe('scanning values', () => {
     const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
     assert.equal(scanValue(b(deep), 0), deep.length);
   });
+
+  it('pairs every closing bracket with its own kind at any depth, objects and arrays mixed', () => {
+    for (const depth of [1, 2, 51, 52, 53, 54, 60, 120]) {
+      // Levels alternate (object, array, ...) from the outside, or start with an array.
+      for (const first of [0, 1]) {
+        const levels = Array.from({ length: depth }, (_, k) => (k + first) % 2 === 0 ? 'object' : 'array');
+        const open = levels.map((l) => (l === 'object' ? '{"k":' : '[0,')).join('');
+        const close = [...levels].reverse().map((l) => (l === 'object' ? ',"z":1}' : ',1]')).join('');
+        const text = `${open}"v"${close}`;
+        assert.equal(scanValue(b(`${text} `), 0), text.length, `depth ${depth}, first ${levels[0]}`);
+        // The innermost closer swapped for the other kind, and an outer one: refused either way.
+        const innermost = levels[depth - 1] === 'object' ? ',"z":1}' : ',1]';
+        const swapped = levels[depth - 1] === 'object' ? ',1]' : ',"z":1}';
+        assert.equal(scanValue(b(`${open}"v"${swapped}${close.slice(innermost.length)}`), 0), -1, `depth ${depth}: inner closer swapped`);
+        const outer = levels[0] === 'object' ? '}' : ']';
+        assert.equal(scanValue(b(`${text.slice(0, -1)}${outer === '}' ? ']' : '}'}`), 0), -1, `depth ${depth}: outer closer swapped`);
+      }
+    }
+  });
 });
 
 describe('reading objects', () => {
