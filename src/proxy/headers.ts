@@ -6,6 +6,11 @@
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade',
 ]);
+/**
+ * A name of another length cannot be hop-by-hop: it goes through without being lower-cased (a
+ * new string for most names, three header lists per invocation).
+ */
+const HOP_BY_HOP_LENGTHS = new Set([...HOP_BY_HOP].map((name) => name.length));
 
 /** Copies a raw header list without hop-by-hop headers and without `drop` (lower-case names). */
 export function forwardableHeaders(raw: readonly string[], drop?: ReadonlySet<string>): string[] {
@@ -18,19 +23,27 @@ export function forwardableHeaders(raw: readonly string[], drop?: ReadonlySet<st
       for (const t of raw[i + 1]!.split(',')) connectionTokens.add(t.trim().toLowerCase());
     }
   }
+  const anyName = drop !== undefined || connectionTokens !== undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || drop?.has(lower) || connectionTokens?.has(lower)) continue;
+    if (anyName || HOP_BY_HOP_LENGTHS.has(name.length)) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || drop?.has(lower) || connectionTokens?.has(lower)) continue;
+    }
     out.push(name, raw[i + 1]!);
   }
   return out;
 }
 
+/** Whether `raw` names `lowerName` (lower-case); names of another length are not lower-cased to tell. */
+function isNamed(name: string, lowerName: string): boolean {
+  return name.length === lowerName.length && name.toLowerCase() === lowerName;
+}
+
 /** The value of the first header called `lowerName`, or undefined. */
 export function headerValue(raw: readonly string[], lowerName: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
+    if (isNamed(raw[i]!, lowerName)) return raw[i + 1];
   }
   return undefined;
 }
@@ -39,7 +52,7 @@ export function headerValue(raw: readonly string[], lowerName: string): string |
 export function replaceHeaderValue(raw: string[], lowerName: string, value: string): boolean {
   let found = false;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === lowerName) {
+    if (isNamed(raw[i]!, lowerName)) {
       raw[i + 1] = value;
       found = true;
     }

@@ -306,8 +306,10 @@ export class RuntimeApiProxy {
       });
       upReq.maxHeadersCount = RUNTIME_API_MAX_HEADERS_COUNT;
       upReq.on('response', this.#guard(exchange, (upRes: http.IncomingMessage) => {
-        const requestId = upRes.headers['lambda-runtime-aws-request-id'];
-        const event = route.kind === 'next' && upRes.statusCode === 200 && typeof requestId === 'string' ? requestId : undefined;
+        // Only a `/next` answer carries an event. Node builds an answer's `headers` object on first
+        // use (a server's requests, never lazily): a post's answer is relayed from its raw list alone.
+        const requestId = route.kind === 'next' && upRes.statusCode === 200 ? upRes.headers['lambda-runtime-aws-request-id'] : undefined;
+        const event = typeof requestId === 'string' ? requestId : undefined;
         if (event !== undefined) {
           nextDone({ requestId: event, deadlineMs: deadlineOf(upRes.headers['lambda-runtime-deadline-ms']) });
           this.#watchRuntimeConnection(res, event);
