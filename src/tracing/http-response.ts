@@ -52,6 +52,27 @@ export function isStreamingHttpContentType(contentType: string | undefined): boo
 }
 
 /** 100-599 from a JSON number token (`404`) or a JSON string token (`"404"`). */
+/** `"statusCode"` as it is almost always written: compared byte for byte, not decoded. */
+const STATUS_CODE_KEY: readonly number[] = [...Buffer.from('"statusCode"')];
+
+/**
+ * Whether a key's bytes (its quotes included) decode to `statusCode`. Every key of a response is
+ * checked: decoding each (a Buffer, a string, JSON.parse) was most of what reading a response's
+ * status allocated. Only a key with an escape or a control character is decoded (JSON.parse then
+ * throws for the latter: a malformed response, as before).
+ */
+function isStatusCodeKey(bytes: readonly number[]): boolean {
+  let plain = true;
+  for (let i = 1; i < bytes.length - 1 && plain; i++) plain = bytes[i]! !== BACKSLASH && bytes[i]! >= 0x20;
+  if (plain) {
+    if (bytes.length !== STATUS_CODE_KEY.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] !== STATUS_CODE_KEY[i]) return false;
+    return true;
+  }
+  const key: unknown = JSON.parse(Buffer.from(bytes as number[]).toString('utf8'));
+  return key === 'statusCode';
+}
+
 function statusCodeFromToken(token: string | undefined): number | undefined {
   if (token === undefined) return undefined;
   let value: unknown;
@@ -182,14 +203,13 @@ export class StatusCodeReader {
           } else if (c === BACKSLASH) {
             this.#escaped = true;
           } else if (c === QUOTE) {
-            const raw = Buffer.from(this.#bytes).toString('utf8');
-            this.#bytes = [];
             if (this.#at === 'key') {
-              const key: unknown = JSON.parse(raw);
-              this.#isStatus = key === 'statusCode';
+              this.#isStatus = isStatusCodeKey(this.#bytes);
+              this.#bytes = [];
               this.#at = 'colon';
             } else {
-              this.#token = raw;
+              this.#token = Buffer.from(this.#bytes).toString('utf8');
+              this.#bytes = [];
               this.#at = 'memberEnd';
             }
             break;

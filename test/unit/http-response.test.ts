@@ -98,6 +98,7 @@ describe('statusCode of a buffered HTTP response', () => {
       '{"body":"unterminated,"statusCode":200}',
       '{"statusCode":200} trailing',
       '{"a":{"b":[1,2}',
+      '{"head\ners":1,"statusCode":200}',
     ]) {
       assert.equal(status(broken), undefined, broken);
     }
