@@ -12,7 +12,8 @@
 // running), so every measured round starts from a shrunk heap, something steady traffic never sees.
 //
 // A variant is `label|on-or-off|node flags|bundle|ENV=x ENV=y` as in footprint.ts; the labels
-// `direct`, `floor` and `relay` are the yardsticks (the runtime straight to Lambda, socat, the Node relay).
+// `direct`, `floor`, `relay` and `http-relay` are the yardsticks (the runtime straight to Lambda, socat,
+// the Node TCP relay, the smallest node:http proxy).
 
 import { parseArgs } from 'node:util';
 import { Collector } from './collector.ts';
@@ -34,7 +35,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const YARDSTICKS = { direct: 'direct', floor: 'floor', relay: 'node-relay' } as const;
+const YARDSTICKS = { 'direct': 'direct', 'floor': 'floor', 'relay': 'node-relay', 'http-relay': 'node-http-relay' } as const;
 
 async function start(text: string, collectorEndpoint: string, event: Buffer): Promise<Environment> {
   const [label = text, tracing = 'on', flags = '', bundle = '', env = ''] = text.split('|');

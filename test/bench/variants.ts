@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { Upstream } from './upstream.ts';
 import { findNodePid, freePort, spawnChild, stopChild, withTimeout, type Child } from './processes.ts';
 
-export type VariantName = 'direct' | 'floor' | 'node-relay' | 'proxy-off' | 'proxy-on';
+/** `node-http-relay` is concurrency.ts's yardstick only: not in VARIANTS, so not in `make bench`. */
+export type VariantName = 'direct' | 'floor' | 'node-relay' | 'node-http-relay' | 'proxy-off' | 'proxy-on';
 
 export const VARIANTS: readonly VariantName[] = ['direct', 'floor', 'node-relay', 'proxy-off', 'proxy-on'];
 
@@ -19,6 +20,7 @@ export const VARIANT_LABELS: Record<VariantName, string> = {
   'direct': 'direct',
   'floor': 'floor (socat relay)',
   'node-relay': 'Node relay (reference)',
+  'node-http-relay': 'node:http relay (reference)',
   'proxy-off': 'proxy, tracing off',
   'proxy-on': 'proxy, tracing on',
 };
@@ -29,6 +31,7 @@ export const LAUNCHER = path.join(LAYER, 'extensions/lambda-trace-proxy');
 export const LAYER_NODE = path.join(LAYER, 'lambda-trace-proxy/bin/node');
 export const BUNDLE = path.join(LAYER, 'lambda-trace-proxy/extension.cjs');
 const NODE_RELAY = path.join(ROOT, 'test/bench/node-relay.cjs');
+const NODE_HTTP_RELAY = path.join(ROOT, 'test/bench/node-http-relay.cjs');
 
 /** socat's buffer: 256 KiB per read, so a large body crosses the relay in few syscalls. */
 const RELAY_BUFFER = 262144;
@@ -70,6 +73,8 @@ export async function startEnvironment(variant: VariantName, options: Environmen
       ]]);
     case 'node-relay':
       return startRelay(variant, upstream, (port) => [LAYER_NODE, [NODE_RELAY, String(port), String(upstream.port)]]);
+    case 'node-http-relay':
+      return startRelay(variant, upstream, (port) => [LAYER_NODE, [NODE_HTTP_RELAY, String(port), String(upstream.port)]]);
     case 'proxy-off':
     case 'proxy-on': {
       const port = await freePort();
