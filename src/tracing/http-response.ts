@@ -51,7 +51,6 @@ export function isStreamingHttpContentType(contentType: string | undefined): boo
   return contentType?.split(';')[0]?.trim().toLowerCase() === STREAMING_HTTP_CONTENT_TYPE;
 }
 
-/** 100-599 from a JSON number token (`404`) or a JSON string token (`"404"`). */
 /** `"statusCode"` as it is almost always written: compared byte for byte, not decoded. */
 const STATUS_CODE_KEY: readonly number[] = [...Buffer.from('"statusCode"')];
 
@@ -73,6 +72,7 @@ function isStatusCodeKey(bytes: readonly number[]): boolean {
   return key === 'statusCode';
 }
 
+/** 100-599 from a JSON number token (`404`) or a JSON string token (`"404"`). */
 function statusCodeFromToken(token: string | undefined): number | undefined {
   if (token === undefined) return undefined;
   let value: unknown;
