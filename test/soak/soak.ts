@@ -275,7 +275,9 @@ function diagnosticLayer(dir: string): string {
   mkdirSync(dir, { recursive: true });
   cpSync(LAYER, layer, { recursive: true, filter: (from) => !from.endsWith('/bin/node') });
   symlinkSync(path.join(LAYER, 'lambda-trace-proxy/bin/node'), path.join(layer, 'lambda-trace-proxy/bin/node'));
-  const launcher = path.join(layer, 'extensions/lambda-trace-proxy');
+  // The standalone layer's extensions/lambda-trace-proxy is the Go launcher (src/stub): it execs
+  // this script, which execs node.
+  const launcher = path.join(layer, 'lambda-trace-proxy/launcher.sh');
   const shipped = readFileSync(launcher, 'utf8');
   const probe = path.join(path.dirname(new URL(import.meta.url).pathname), 'heap-probe.cjs');
   const patched = shipped.replace('exec "$root/bin/node" "$bundle"', `exec "$root/bin/node" --expose-gc -r ${probe} "$bundle"`);
