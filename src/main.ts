@@ -15,7 +15,6 @@ import { createLogger, type Logger } from './log.ts';
 import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
 import { garbageCollector, youngGenerationCollector, type CollectGarbage, type CollectYoungGeneration } from './proxy/young-generation.ts';
 import { QuietRelease } from './lifecycle/quiet-release.ts';
-import { FreezeRelease, heldByV8 } from './lifecycle/freeze-release.ts';
 import { fitHeapToExtension } from './heap-settings.ts';
 import { guardObserver } from './proxy/invocation-observer.ts';
 import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
@@ -138,31 +137,14 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   log.debug('ready', { msSinceStart: Math.round(performance.now()), tracing: hooks !== undefined });
   // After /event/next has left (runLifecycle sends it on this turn): our part of Init is done.
-  let freezeRelease: FreezeRelease | undefined;
   setImmediate(() => {
     gc = garbageCollector();
     collectYoung = youngGenerationCollector(gc);
-    const collect = gc;
-    // On demand only: Managed Instances never freeze (quiet-release.ts gives memory back there).
-    if (collect && !config.managedInstances) {
-      freezeRelease = new FreezeRelease({ held: heldByV8, release: () => collect({ type: 'major', flavor: 'last-resort' }) });
-    }
   });
   // Once the warm-up export has loaded what exporting needs (node:https for an https collector):
   // Node modules loaded after the heap flags are set compile without Node's code cache.
   void (warmedUp ?? Promise.resolve()).then(() => setImmediate(fitHeapToExtension));
-  return runLifecycle(client, proxy, watch, hooks, log, () => releaseBeforeFreeze(freezeRelease, log));
-}
-
-/** Gives memory back if the invocation left much behind (freeze-release.ts); never holds the lifecycle on a failure. */
-function releaseBeforeFreeze(release: FreezeRelease | undefined, log: Logger): void {
-  if (release === undefined) return;
-  try {
-    const started = performance.now();
-    if (release.beforeFreeze()) log.debug('memory given back before the freeze', { code: 'LRAP_MEMORY_RELEASED', ms: Math.round((performance.now() - started) * 10) / 10 });
-  } catch (err) {
-    log.warn('could not give memory back before the freeze', { code: 'LRAP_MEMORY_RELEASE_FAILED', error: describeError(err) });
-  }
+  return runLifecycle(client, proxy, watch, hooks, log);
 }
 
 /** Serves on the launcher's listening socket when it handed one over, else listens on the port. */

@@ -47,8 +47,6 @@ export async function runLifecycle(
   watch: RuntimeWatch,
   hooks: LifecycleHooks | undefined,
   log: Logger,
-  /** On demand: an invocation is over and its telemetry safe; the environment may freeze next (freeze-release.ts). */
-  beforeFreeze?: () => void,
 ): Promise<number> {
   for (;;) {
     let event: LifecycleEvent;
@@ -78,7 +76,6 @@ export async function runLifecycle(
       const end = await ended;
       log.debug('invoke', { requestId: event.requestId, end });
       await guarded(() => hooks.afterInvoke(event), log, 'tracing could not finish an invocation', 'LRAP_TRACING_HOOK_FAILED');
-      beforeFreeze?.();
       continue;
     }
     const now = performance.now();
