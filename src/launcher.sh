@@ -11,16 +11,22 @@
 # The function's Node settings belong to the function's runtime, not to us.
 unset NODE_OPTIONS NODE_PATH NODE_EXTRA_CA_CERTS_DISABLED NODE_COMPILE_CACHE NODE_COMPILE_CACHE_PORTABLE NODE_V8_COVERAGE
 
-# glibc's malloc with fixed thresholds. By default glibc raises its mmap threshold to the size of
-# any mapped block it frees (up to 32 MiB), and its trim threshold to twice that: after the first
-# 6 MB event, every large buffer comes from the heap and up to 12 MiB of freed heap stay resident.
-# Fixed at 512 KiB, buffers that large are mapped and unmapped (returned to the kernel when freed):
-# in 14-minute soaks the quiet RSS was 4-8 MB lower on demand and on Managed Instances, and its
-# spread smaller. The fixed 1 MiB trim threshold keeps what Node's start frees at the top of the
-# heap instead of returning and faulting it back in: with the mmap threshold alone, loading the
-# bundles took 42 brk calls instead of 24 (a fixed 128 KiB threshold cost 5-6 ms of cold start);
-# with both, 23 brk calls and 3,352 page faults against 3,459 with the defaults (perf stat -r 30).
-export MALLOC_MMAP_THRESHOLD_=524288 MALLOC_TRIM_THRESHOLD_=1048576
+# glibc's malloc with the thresholds it settles on by itself once Node has started
+# (V8's snapshot loading frees a 260 KiB buffer, which raises them to 260 KiB for
+# mmap and 520 KiB for trimming the top of the heap), fixed from the start, with the
+# mmap threshold at 256 KiB: V8's string table, which doubles to 256 KiB while
+# tracing.cjs is compiled, then gets a mapping of its own instead of the top of the
+# heap, where it kept the compiler's ~1 MiB of freed memory below it resident for
+# good. Idle RSS -0.7 to -0.8 MiB; node's CPU to /event/next, per 1 KB, 1 MB and 6 MB
+# cycle and page faults per cycle unchanged (test/bench/footprint.ts, same runs).
+# The mmap threshold alone (glibc then trims at 128 KiB) saved 1.0-1.2 MiB but trims
+# and grows the heap again and again while Node loads (brk calls 31 -> 92): +0.6-3.2
+# ms CPU before /event/next in three same-run comparisons; at 128 KiB (the launcher's
+# earlier setting) the first invoke in AWS's emulator was 5-6 ms later.
+# Fixed, they also stop glibc from raising both after the first 6 MB event (to 6 MiB, and
+# 12 MiB of freed heap kept resident): in 14-minute soaks, quiet RSS was 4-8 MB lower on
+# demand and on Managed Instances than with glibc's defaults (test/soak/soak.ts, same run).
+export MALLOC_MMAP_THRESHOLD_=262144 MALLOC_TRIM_THRESHOLD_=532480
 
 here=${0%/*}
 if [ -f "$here/extension.cjs" ]; then
