@@ -10,7 +10,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { LAYER, NODE, ROOT, RUNTIME, WRAPPER, freePort, next, raw, request, startWithProxy, type ProxiedSandbox, shutDownAtEnd } from './harness.ts';
+import { LAYER, NODE, ROOT, RUNTIME, WRAPPER, startOnFreePort, next, raw, request, startWithProxy, type ProxiedSandbox, shutDownAtEnd } from './harness.ts';
 import { LambdaSandbox, type InvokeResult } from '../sandbox/sandbox.ts';
 
 const CAUSE = 'Lambda-Runtime-Function-XRay-Error-Cause';
@@ -128,7 +128,7 @@ for (const [name, client] of Object.entries(clients)) {
     after(async () => { await rm(noExtensions, { recursive: true, force: true }); });
 
     async function invokeOnce(proxied: boolean): Promise<InvokeResult> {
-      const sandbox = shutDownAtEnd(new LambdaSandbox({
+      const make = (port?: number) => shutDownAtEnd(new LambdaSandbox({
         layerDir: proxied ? LAYER : noExtensions,
         runtime: { command: client.command, cwd: client.cwd },
         ...(proxied ? { wrapper: WRAPPER } : {}),
@@ -136,13 +136,19 @@ for (const [name, client] of Object.entries(clients)) {
         taskRoot: client.cwd,
         functionName: `${name}-fail-long`,
         timeoutMs: 20_000,
-        env: proxied ? { LRAP_LISTENER_PORT: String(await freePort()), OTEL_SDK_DISABLED: 'true' } : {},
+        env: port !== undefined ? { LRAP_LISTENER_PORT: String(port), OTEL_SDK_DISABLED: 'true' } : {},
       }));
+      let sandbox: LambdaSandbox | undefined;
       try {
-        await sandbox.start();
+        if (proxied) {
+          sandbox = (await startOnFreePort(make)).sandbox;
+        } else {
+          sandbox = make();
+          await sandbox.start();
+        }
         return await sandbox.invoke(client.event);
       } finally {
-        await sandbox.shutdown();
+        await sandbox?.shutdown();
       }
     }
 

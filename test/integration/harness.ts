@@ -150,12 +150,39 @@ async function startOnce(options: ProxiedSandboxOptions, receiver: OtlpReceiver 
   } catch (err) {
     leftBehind.forget(env);
     await sandbox.shutdown().catch(() => undefined);
-    // The port was taken between freePort() and the extension's listen (by another listener, or by
-    // the sandbox's own Runtime API, which listens on a port the kernel picks): try another.
-    const portTaken = err instanceof SandboxInitError && options.env?.LRAP_LISTENER_PORT === undefined
-      && (err.errorType === 'Extension.ListenerFailed' || /is also the upstream Runtime API port/.test(err.message));
-    if (portTaken) return { listening: false, error: err };
+    if (options.env?.LRAP_LISTENER_PORT === undefined && isPortRace(err)) return { listening: false, error: err };
     throw err;
+  }
+}
+
+/**
+ * Whether a sandbox failed to start because the listener port, free a moment ago, was taken
+ * between freePort() and the extension's listen: by another listener, or by the sandbox's own
+ * Runtime API, which listens on a port the kernel picks (the extension refuses its upstream's port).
+ */
+function isPortRace(err: unknown): boolean {
+  return err instanceof SandboxInitError
+    && (err.errorType === 'Extension.ListenerFailed' || /is also the upstream Runtime API port/.test(err.message));
+}
+
+/**
+ * For tests that build their sandbox themselves: `make` builds it with the given listener port
+ * (LRAP_LISTENER_PORT), and it is started, again with a fresh port if that one was taken
+ * meanwhile (isPortRace). The sandbox returned has started.
+ */
+export async function startOnFreePort(
+  make: (port: number) => LambdaSandbox, ports: () => Promise<number> = freePort,
+): Promise<{ sandbox: LambdaSandbox; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await ports();
+    const sandbox = make(port);
+    try {
+      await sandbox.start();
+      return { sandbox, port };
+    } catch (err) {
+      await sandbox.shutdown().catch(() => undefined);
+      if (attempt === PORT_ATTEMPTS || !isPortRace(err)) throw err;
+    }
   }
 }
 

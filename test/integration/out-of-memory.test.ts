@@ -9,7 +9,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { NODE, ROOT, WRAPPER, LAYER, freePort, shutDownAtEnd } from './harness.ts';
+import { NODE, ROOT, WRAPPER, LAYER, startOnFreePort, shutDownAtEnd } from './harness.ts';
 import { LambdaSandbox, type LambdaSandboxOptions } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 
@@ -59,8 +59,7 @@ for (const [name, spec] of Object.entries(cases)) {
     let sandbox: LambdaSandbox;
     before(async () => {
       receiver = await OtlpReceiver.start();
-      const port = await freePort();
-      sandbox = shutDownAtEnd(new LambdaSandbox({
+      ({ sandbox } = await startOnFreePort((port) => shutDownAtEnd(new LambdaSandbox({
         layerDir: LAYER,
         runtime: 'external',
         ...spec.options,
@@ -68,8 +67,7 @@ for (const [name, spec] of Object.entries(cases)) {
         memoryMb: 128,
         timeoutMs: 10_000,
         env: { LRAP_LISTENER_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
-      }));
-      await sandbox.start();
+      }))));
     });
     after(async () => {
       await sandbox.shutdown().catch(() => undefined);

@@ -6,7 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { FIXTURES, NODE, ROOT, WRAPPER, freePort, LAYER, shutDownAtEnd } from './harness.ts';
+import { FIXTURES, NODE, ROOT, WRAPPER, startOnFreePort, LAYER, shutDownAtEnd } from './harness.ts';
 import { LambdaSandbox } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 
@@ -32,19 +32,20 @@ for (const [name, client] of Object.entries(clients)) {
     });
 
     async function start(handler: string, extra: { timeoutMs?: number } = {}) {
-      const port = await freePort();
-      const sandbox = shutDownAtEnd(new LambdaSandbox({
-        layerDir: LAYER,
-        runtime: { command: client.command, cwd: client.taskRoot },
-        ...(client.wrapped ? { wrapper: WRAPPER } : {}),
-        handler: client.handler(handler),
-        taskRoot: client.taskRoot,
-        functionName: `${name}-${handler}`,
-        timeoutMs: extra.timeoutMs ?? 5000,
-        env: { LRAP_LISTENER_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
-      }));
-      sandboxes.push(sandbox);
-      await sandbox.start();
+      const { sandbox } = await startOnFreePort((port) => {
+        const made = shutDownAtEnd(new LambdaSandbox({
+          layerDir: LAYER,
+          runtime: { command: client.command, cwd: client.taskRoot },
+          ...(client.wrapped ? { wrapper: WRAPPER } : {}),
+          handler: client.handler(handler),
+          taskRoot: client.taskRoot,
+          functionName: `${name}-${handler}`,
+          timeoutMs: extra.timeoutMs ?? 5000,
+          env: { LRAP_LISTENER_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
+        }));
+        sandboxes.push(made);
+        return made;
+      });
       return sandbox;
     }
     const spanOf = (requestId: string) => receiver.waitForSpan((s) => s.attributes['faas.invocation.id'] === requestId, { timeoutMs: 5000 });
