@@ -58,6 +58,8 @@ export interface EnvironmentOptions {
    * flags and this bundle: for profiling (`--cpu-prof`) or an unminified twin.
    */
   readonly direct?: { readonly nodeArgs: readonly string[]; readonly bundle: string; readonly env?: Readonly<Record<string, string>> };
+  /** Start another layer's launcher (its extensions/lambda-trace-proxy) with these variables added: another build as shipped. */
+  readonly layer?: { readonly launcher: string; readonly env?: Readonly<Record<string, string>> };
 }
 
 export async function startEnvironment(variant: VariantName, options: EnvironmentOptions): Promise<Environment> {
@@ -79,10 +81,10 @@ export async function startEnvironment(variant: VariantName, options: Environmen
     case 'proxy-on': {
       const port = await freePort();
       const tracing = variant === 'proxy-on' ? { endpoint: options.collectorEndpoint } : undefined;
-      const env = { ...extensionEnv(upstream.address, port, tracing, options.managedInstances ?? false), ...options.direct?.env };
+      const env = { ...extensionEnv(upstream.address, port, tracing, options.managedInstances ?? false), ...options.direct?.env, ...options.layer?.env };
       const child = options.direct
         ? spawnChild(variant, LAYER_NODE, [...options.direct.nodeArgs, options.direct.bundle, '--extension-name', 'lambda-trace-proxy'], env)
-        : spawnChild(variant, LAUNCHER, [], env);
+        : spawnChild(variant, options.layer?.launcher ?? LAUNCHER, [], env);
       await untilReady(child, upstream);
       const extensionPid = findNodePid(child.pid);
       if (extensionPid === undefined) throw new Error(`${variant}: no node process found under pid ${child.pid}`);

