@@ -118,7 +118,7 @@ async function main(): Promise<void> {
  */
 function buildReadableBundle(dir: string): string {
   const esbuild = (entry: string, outfile: string, ...flags: string[]) => execFileSync(path.join(ROOT, 'node_modules/.bin/esbuild'), [
-    entry, '--bundle', '--platform=node', '--target=node22', '--format=cjs', '--log-level=warning', '--supported:dynamic-import=false',
+    entry, '--bundle', '--platform=node', '--target=node22', '--format=cjs', '--main-fields=module,main', '--log-level=warning', '--supported:dynamic-import=false',
     '--define:LRAP_VERSION="profile"', `--outfile=${path.join(dir, outfile)}`, ...flags,
   ], { cwd: ROOT, stdio: 'inherit' });
   esbuild('src/main.ts', 'extension.cjs', '--external:./tracing.cjs', '--define:LRAP_TRACING_MODULE="./tracing.cjs"');
