@@ -8,10 +8,13 @@
 //
 // A variant is `label|on-or-off|node flags (space separated)|bundle|ENV=x ENV=y`
 // (the last three optional; labels `direct` and `floor` add those yardsticks, and
-// with them the added p50 and its ratio to the floor's; the bundle defaults to the built one). Every variant runs as its
+// with them the added p50 and its ratio to the floor's; the bundle defaults to the built one,
+// started by node directly; a bundle of `layer:DIR` starts DIR's launcher as shipped, Go launcher
+// and launcher.sh included, `layer:` alone dist/layer's, with the variables). Every variant runs as its
 // own process, rounds rotate so that noise hits them alike. The table gives each
 // extension's CPU per cycle (user + system, load-independent); --startup N adds
-// spawn → register of each extension variant, N fresh processes each, rotating; --gc preloads
+// spawn → register and spawn → waiting in /event/next (tracing loaded) of each extension
+// variant, N fresh processes each, rotating; --gc preloads
 // gc-probe.cjs into each extension and prints the collections V8 ran, by kind and reason, per cycle.
 
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -28,7 +31,7 @@ import { freePort, killAllChildren, readCpuMs, readFootprint, spawnChild, stopCh
 import { RuntimeClient } from './runtime-client.ts';
 import { median, Samples } from './stats.ts';
 import { Upstream } from './upstream.ts';
-import { BUNDLE, extensionEnv, LAYER_NODE, startEnvironment, type Environment } from './variants.ts';
+import { BUNDLE, extensionEnv, LAUNCHER, LAYER_NODE, startEnvironment, type Environment } from './variants.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,6 +57,8 @@ interface Variant {
   readonly tracing: boolean;
   readonly nodeArgs: readonly string[];
   readonly bundle: string;
+  /** The launcher to start, for `layer:` bundles (node flags then do not apply). */
+  readonly launcher: string | undefined;
   readonly env: Record<string, string>;
 }
 
@@ -61,6 +66,7 @@ function parseVariant(text: string): Variant {
   const [label = text, tracing = 'on', flags = '', bundle = '', env = ''] = text.split('|');
   return {
     label, kind: label === 'direct' || label === 'floor' ? label : 'extension', tracing: tracing === 'on', nodeArgs: flags.split(' ').filter(Boolean), bundle: bundle || BUNDLE,
+    launcher: bundle.startsWith('layer:') ? (bundle === 'layer:' ? LAUNCHER : path.resolve(bundle.slice('layer:'.length), 'extensions/lambda-trace-proxy')) : undefined,
     env: Object.fromEntries(env.split(' ').filter(Boolean).map((pair) => pair.split('=', 2) as [string, string])),
   };
 }
@@ -74,7 +80,7 @@ async function main(): Promise<void> {
   if (!size) throw new Error(`--size must be one of ${PAYLOAD_SIZES.map((s) => s.label).join(', ')}`);
   const gcDir = args.gc ? mkdtempSync(path.join(tmpdir(), 'footprint-gc-')) : undefined;
   const gcFile = (i: number) => path.join(gcDir!, `${i}.json`);
-  const variants = args.variant.map(parseVariant).map((v, i) => gcDir === undefined || v.kind !== 'extension' ? v : {
+  const variants = args.variant.map(parseVariant).map((v, i) => gcDir === undefined || v.kind !== 'extension' || v.launcher ? v : {
     ...v, nodeArgs: [...v.nodeArgs, `--require=${GC_PROBE}`], env: { ...v.env, GC_PROBE_OUT: gcFile(i) },
   });
   const collector = await new Collector().listen();
@@ -85,7 +91,8 @@ async function main(): Promise<void> {
       envs.push(v.kind !== 'extension'
         ? await startEnvironment(v.kind, { collectorEndpoint: collector.endpoint })
         : await startEnvironment(v.tracing ? 'proxy-on' : 'proxy-off', {
-          collectorEndpoint: collector.endpoint, direct: { nodeArgs: v.nodeArgs, bundle: v.bundle, env: v.env },
+          collectorEndpoint: collector.endpoint,
+          ...(v.launcher ? { layer: { launcher: v.launcher, env: v.env } } : { direct: { nodeArgs: v.nodeArgs, bundle: v.bundle, env: v.env } }),
         }));
     }
     await sleep(IDLE_SETTLE_MS);
@@ -149,7 +156,7 @@ async function main(): Promise<void> {
       const cyclesRun = perRound * rounds * payloads.length;
       process.stdout.write(`\ngarbage collections per cycle (count / ms), over all ${cyclesRun} cycles of each (warm-up round included):\n`);
       for (const [i, v] of variants.entries()) {
-        if (v.kind !== 'extension') continue;
+        if (v.kind !== 'extension' || v.launcher) continue; // The probe needs node's command line.
         const tally = JSON.parse(readFileSync(gcFile(i), 'utf8')) as Record<string, { n: number; ms: number }>;
         const kinds = Object.entries(tally).map(([kind, t]) => `${kind} ${(t.n / cyclesRun).toFixed(2)} / ${(t.ms / cyclesRun).toFixed(2)}`);
         process.stdout.write(`  ${v.label}: ${kinds.join(' · ')}\n`);
@@ -160,14 +167,16 @@ async function main(): Promise<void> {
       for (const c of envs) await c.close();
       envs.length = 0;
       const extensions = variants.filter((v) => v.kind === 'extension');
-      const times = extensions.map(() => [] as number[]);
+      const times = extensions.map(() => [] as StartupTimes[]);
       for (let n = 0; n < startups; n++) {
         for (let k = 0; k < extensions.length; k++) {
           const i = (k + n) % extensions.length;
-          times[i]!.push(await spawnToRegister(extensions[i]!, collector.endpoint));
+          times[i]!.push(await spawnToReady(extensions[i]!, collector.endpoint));
         }
       }
-      process.stdout.write(`\nspawn → register, median of ${startups} (ms): ${extensions.map((v, i) => `${v.label} ${median(times[i]!).toFixed(1)}`).join(' · ')}\n`);
+      const at = (i: number, key: keyof StartupTimes) => median(times[i]!.map((t) => t[key])).toFixed(1);
+      process.stdout.write(`\nspawn → register, median of ${startups} (ms): ${extensions.map((v, i) => `${v.label} ${at(i, 'register')}`).join(' · ')}\n`);
+      process.stdout.write(`spawn → waiting in /event/next, median of ${startups} (ms): ${extensions.map((v, i) => `${v.label} ${at(i, 'ready')}`).join(' · ')}\n`);
     }
   } finally {
     await Promise.all(envs.map((e) => e.close()));
@@ -181,14 +190,20 @@ function cpuMs(pid: number): number {
   return cpu === undefined ? NaN : cpu.user + cpu.system;
 }
 
-async function spawnToRegister(v: Variant, collectorEndpoint: string): Promise<number> {
+interface StartupTimes { readonly register: number; readonly ready: number }
+
+async function spawnToReady(v: Variant, collectorEndpoint: string): Promise<StartupTimes> {
   const upstream = await new Upstream().listen();
   const port = await freePort();
   const env = { ...extensionEnv(upstream.address, port, v.tracing ? { endpoint: collectorEndpoint } : undefined, false), ...v.env };
   const started = performance.now();
-  const child = spawnChild(v.label, LAYER_NODE, [...v.nodeArgs, v.bundle, '--extension-name', 'lambda-trace-proxy'], env);
+  const child = v.launcher
+    ? spawnChild(v.label, v.launcher, [], env)
+    : spawnChild(v.label, LAYER_NODE, [...v.nodeArgs, v.bundle, '--extension-name', 'lambda-trace-proxy'], env);
   try {
-    return (await withTimeout(upstream.whenRegistered(), 10_000, `${v.label} to register`)) - started;
+    const register = await withTimeout(upstream.whenRegistered(), 10_000, `${v.label} to register`);
+    const ready = await withTimeout(upstream.whenExtensionWaiting(), 10_000, `${v.label} to wait in /event/next`);
+    return { register: register - started, ready: ready - started };
   } finally {
     await stopChild(child, 0);
     await upstream.close();
