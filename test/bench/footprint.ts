@@ -14,7 +14,7 @@
 // own process, rounds rotate so that noise hits them alike. The table gives each
 // extension's CPU per cycle (user + system, load-independent); --startup N adds
 // spawn → register and spawn → waiting in /event/next (tracing loaded) of each extension
-// variant, N fresh processes each, rotating; --gc preloads
+// variant, and node's CPU time by then, N fresh processes each, rotating; --gc preloads
 // gc-probe.cjs into each extension and prints the collections V8 ran, by kind and reason, per cycle.
 
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ import { Collector } from './collector.ts';
 import { runCycle } from './cycles.ts';
 import { IDLE_SETTLE_MS, idleFootprint, MemorySampler, startEmptyNode, type Footprint } from './memory.ts';
 import { buildPayload, PAYLOAD_SIZES, SHAPES } from './payloads.ts';
-import { freePort, killAllChildren, readCpuMs, readFootprint, spawnChild, stopChild, withTimeout } from './processes.ts';
+import { findNodePid, freePort, killAllChildren, readFootprint, readThreadsCpuMs, spawnChild, stopChild, withTimeout } from './processes.ts';
 import { RuntimeClient } from './runtime-client.ts';
 import { median, Samples } from './stats.ts';
 import { Upstream } from './upstream.ts';
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const clients = envs.map((env) => new RuntimeClient(env.runtimePort));
     const payloads = SHAPES.map((shape) => buildPayload(shape, size));
     const cycles = envs.map(() => payloads.map(() => new Samples()));
-    // The extension's own CPU (user + system) over the measured cycles: unlike their wall
+    // The extension's own CPU (all its threads, schedstat) over the measured cycles: unlike their wall
     // time, it does not move with the load other processes put on the machine.
     const cpuUsed = envs.map(() => 0);
     const samplers = envs.map((env) => env.extensionPid === undefined || args['no-sample'] ? undefined : new MemorySampler(env.extensionPid));
@@ -177,6 +177,7 @@ async function main(): Promise<void> {
       const at = (i: number, key: keyof StartupTimes) => median(times[i]!.map((t) => t[key])).toFixed(1);
       process.stdout.write(`\nspawn → register, median of ${startups} (ms): ${extensions.map((v, i) => `${v.label} ${at(i, 'register')}`).join(' · ')}\n`);
       process.stdout.write(`spawn → waiting in /event/next, median of ${startups} (ms): ${extensions.map((v, i) => `${v.label} ${at(i, 'ready')}`).join(' · ')}\n`);
+      process.stdout.write(`node's CPU time by then (all threads), median of ${startups} (ms): ${extensions.map((v, i) => `${v.label} ${at(i, 'cpu')}`).join(' · ')}\n`);
     }
   } finally {
     await Promise.all(envs.map((e) => e.close()));
@@ -186,11 +187,10 @@ async function main(): Promise<void> {
 }
 
 function cpuMs(pid: number): number {
-  const cpu = readCpuMs(pid);
-  return cpu === undefined ? NaN : cpu.user + cpu.system;
+  return readThreadsCpuMs(pid) ?? NaN;
 }
 
-interface StartupTimes { readonly register: number; readonly ready: number }
+interface StartupTimes { readonly register: number; readonly ready: number; readonly cpu: number }
 
 async function spawnToReady(v: Variant, collectorEndpoint: string): Promise<StartupTimes> {
   const upstream = await new Upstream().listen();
@@ -203,7 +203,9 @@ async function spawnToReady(v: Variant, collectorEndpoint: string): Promise<Star
   try {
     const register = await withTimeout(upstream.whenRegistered(), 10_000, `${v.label} to register`);
     const ready = await withTimeout(upstream.whenExtensionWaiting(), 10_000, `${v.label} to wait in /event/next`);
-    return { register: register - started, ready: ready - started };
+    // What node has used by then (the launcher's exec keeps the pid): less load-sensitive than the wall time.
+    const cpu = readThreadsCpuMs(findNodePid(child.pid) ?? child.pid) ?? NaN;
+    return { register: register - started, ready: ready - started, cpu };
   } finally {
     await stopChild(child, 0);
     await upstream.close();
