@@ -10,7 +10,9 @@
 //
 // A variant as in footprint.ts. Without flags or bundle it runs as shipped (the Go launcher, then
 // launcher.sh, then node), and so does a bundle of `layer:DIR` (DIR's launcher: a copy of dist/layer
-// with other bundles or another launcher.sh); a bundle file or node flags start node directly. The
+// with other bundles or another launcher.sh; `layer:` alone is dist/layer); a bundle file or node
+// flags start node directly. Give a copy the same bin/node (a hard link): file-backed pages are
+// counted only once in the page cache, so two copies of the binary read differently. The
 // probe needs node's command line, so with --probe every variant but `layer:` ones starts directly.
 // --hold S keeps the processes S seconds after the tables (pids printed), for gdb or /proc.
 
@@ -110,7 +112,8 @@ async function main(): Promise<void> {
     for (const v of variants) {
       // A bundle of `layer:DIR` starts DIR's launcher as shipped (Go launcher, launcher.sh, node), with the variables.
       const shipped = v.bundle.startsWith('layer:') || (v.bundle === '' && v.nodeArgs.length === 0);
-      const launcher = v.bundle.startsWith('layer:') ? path.resolve(v.bundle.slice('layer:'.length), 'extensions/lambda-trace-proxy') : undefined;
+      const dir = v.bundle.startsWith('layer:') ? v.bundle.slice('layer:'.length) : '';
+      const launcher = dir === '' ? undefined : path.resolve(dir, 'extensions/lambda-trace-proxy');
       const options = shipped
         ? { layer: { launcher: launcher ?? LAUNCHER, env: v.env } }
         : { direct: { nodeArgs: v.nodeArgs, bundle: v.bundle || BUNDLE, env: v.env } };
