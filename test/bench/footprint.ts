@@ -105,6 +105,8 @@ async function main(): Promise<void> {
     // The extension's own CPU (all its threads, schedstat) over the measured cycles: unlike their wall
     // time, it does not move with the load other processes put on the machine.
     const cpuUsed = envs.map(() => 0);
+    // Page faults (minor: fresh pages, the cost of memory given back and taken again), per cycle.
+    const faultsTaken = envs.map(() => 0);
     const samplers = envs.map((env) => env.extensionPid === undefined || args['no-sample'] ? undefined : new MemorySampler(env.extensionPid));
     const rounds = Number(args.rounds);
     const perRound = Math.max(1, Math.round(Number(args.cycles) / rounds));
@@ -113,20 +115,24 @@ async function main(): Promise<void> {
         const i = (k + round) % envs.length;
         const pid = envs[i]!.extensionPid;
         const cpuBefore = pid === undefined ? 0 : cpuMs(pid);
+        const faultsBefore = pid === undefined ? 0 : minorFaults(pid);
         for (const [p, payload] of payloads.entries()) {
           for (let c = 0; c < perRound; c++) {
             const t = await runCycle(envs[i]!, clients[i]!, payload.event, payload.response);
             if (round > 0) cycles[i]![p]!.add(t.cycleMs);
           }
         }
-        if (round > 0 && pid !== undefined) cpuUsed[i]! += cpuMs(pid) - cpuBefore;
+        if (round > 0 && pid !== undefined) {
+          cpuUsed[i]! += cpuMs(pid) - cpuBefore;
+          faultsTaken[i]! += minorFaults(pid) - faultsBefore;
+        }
       }
     }
     for (const c of clients) c.close();
     const lines = [
-      `| Process | Idle RSS | Idle anon | Idle file | Peak RSS (VmHWM) | Peak anon | Peak − idle | After: anon / file | CPU µs per cycle | ${payloads.map((p) => `${p.shape} p50 / p99 (ms) (added p50)`).join(' | ')} |`,
-      `|---|---|---|---|---|---|---|---|---|${payloads.map(() => '---').join('|')}|`,
-      `| empty Node (timer) | ${mib(emptyIdle.rss)} | ${mib(emptyIdle.anon)} | ${mib(emptyIdle.file)} | ${mib(readFootprint(empty.pid)!.hwm)} | - | - | - | - |${payloads.map(() => ' - ').join('|')}|`,
+      `| Process | Idle RSS | Idle anon | Idle file | Peak RSS (VmHWM) | Peak anon | Peak − idle | After: anon / file | CPU µs per cycle | Faults per cycle | ${payloads.map((p) => `${p.shape} p50 / p99 (ms) (added p50)`).join(' | ')} |`,
+      `|---|---|---|---|---|---|---|---|---|---|${payloads.map(() => '---').join('|')}|`,
+      `| empty Node (timer) | ${mib(emptyIdle.rss)} | ${mib(emptyIdle.anon)} | ${mib(emptyIdle.file)} | ${mib(readFootprint(empty.pid)!.hwm)} | - | - | - | - | - |${payloads.map(() => ' - ').join('|')}|`,
     ];
     const p50 = (i: number, p: number) => cycles[i]![p]!.summary().p50;
     const directAt = variants.findIndex((v) => v.kind === 'direct');
@@ -141,13 +147,13 @@ async function main(): Promise<void> {
       const pid = envs[i]!.extensionPid;
       const cells = cycles[i]!.map((s, p) => { const m = s.summary(); return `${m.p50.toFixed(2)} / ${m.p99.toFixed(2)}${added(i, p)}`; }).join(' | ');
       if (pid === undefined) {
-        lines.push(`| ${v.label} | - | - | - | - | - | - | - | - | ${cells} |`);
+        lines.push(`| ${v.label} | - | - | - | - | - | - | - | - | - | ${cells} |`);
         continue;
       }
       const peak = samplers[i]?.stop() ?? { anon: NaN };
       const after = readFootprint(pid)!;
       const before = idle[i]!;
-      lines.push(`| ${v.label} | ${mib(before.rss)} | ${mib(before.anon)} | ${mib(before.file)} | ${mib(after.hwm)} | ${mib(peak.anon)} | ${mib(after.hwm - before.rss)} | ${mib(after.anon)} / ${mib(after.file)} | ${Math.round(cpuUsed[i]! * 1000 / measured)} | ${cells} |`);
+      lines.push(`| ${v.label} | ${mib(before.rss)} | ${mib(before.anon)} | ${mib(before.file)} | ${mib(after.hwm)} | ${mib(peak.anon)} | ${mib(after.hwm - before.rss)} | ${mib(after.anon)} / ${mib(after.file)} | ${Math.round(cpuUsed[i]! * 1000 / measured)} | ${Math.round(faultsTaken[i]! / measured)} | ${cells} |`);
     }
     process.stdout.write(`${size.label}, ${perRound * (rounds - 1)} measured cycles per shape and variant (MiB)\n${lines.join('\n')}\n`);
     if (gcDir !== undefined) {
@@ -188,6 +194,16 @@ async function main(): Promise<void> {
 
 function cpuMs(pid: number): number {
   return readThreadsCpuMs(pid) ?? NaN;
+}
+
+/** Minor page faults of the process so far (/proc/<pid>/stat field 10). */
+function minorFaults(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return NaN;
+  }
 }
 
 interface StartupTimes { readonly register: number; readonly ready: number; readonly cpu: number }
