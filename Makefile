@@ -18,8 +18,10 @@ NOTICES := $(LAYER)/lambda-trace-proxy/THIRD-PARTY-NOTICES
 # --main-fields=module,main: a package without "exports" is taken in its ES module build, as
 # the packages importing it are. With esbuild's default (main first) the CommonJS build of
 # @opentelemetry/id-generator-aws-xray pulled in the CommonJS build of @opentelemetry/api beside
-# the ES one the others use: two copies, 160 -> 137 KB of tracing.cjs and 0.35-0.7 MiB less
-# resident at idle without the second (test/bench/idle-breakdown.ts, same run).
+# the ES one the others use: two copies. Without the second, tracing.cjs is 160 -> 137 KB:
+# node's CPU to /event/next -1.7 ms, idle RSS up to -0.2 MiB (-0.35 to -0.7 before the
+# launcher fixed glibc's thresholds: less parser memory left in the heap; footprint.ts and
+# idle-breakdown.ts, same runs).
 ESBUILD_FLAGS := --bundle --platform=node --target=node22 --supported:dynamic-import=false --format=cjs --main-fields=module,main --minify --legal-comments=none --log-level=warning
 # src/cdk is the CDK construct, a package of its own: not part of the extension.
 SOURCES := $(shell find src -path src/cdk -prune -o -name '*.ts' -print) package.json
