@@ -73,9 +73,9 @@ export class OtlpHttpTransport implements IExporterTransport {
     for (const [name, value] of Object.entries(await this.#config.headers())) headers[name.toLowerCase()] = value;
     let body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (this.#config.compression === 'gzip') {
-      // node:zlib only for a collector that asks for gzip: loaded, it holds 0.3 MiB at idle
-      // (its module and the Node binary's pages it touches; test/bench/idle-breakdown.ts).
-      // With gzip, Init's warm-up export loads it.
+      // node:zlib only for a collector that asks for gzip: loaded with tracing, it held 0.05-0.3
+      // MiB at idle (its module and the Node binary's pages it touches; idle-breakdown.ts, same
+      // runs) and cost ~0.4 ms of CPU before /event/next. With gzip, Init's warm-up export loads it.
       this.#gzip ??= promisify(process.getBuiltinModule('node:zlib').gzip);
       body = await this.#gzip(body);
       headers['content-encoding'] = 'gzip';
