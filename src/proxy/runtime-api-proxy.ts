@@ -7,7 +7,7 @@
 
 import http from 'node:http';
 import { closeSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { HostPort } from '../settings/core-config.ts';
 import type { Logger } from '../log.ts';
@@ -19,6 +19,9 @@ import { freeBuffer, freeSocketReads, WrittenChunks } from './written-chunks.ts'
 import { RUNTIME_API_MAX_HEADER_BYTES, RUNTIME_API_MAX_HEADERS_COUNT } from './header-limits.ts';
 import type { CollectYoungGeneration } from './young-generation.ts';
 import { READ_MORE, READ_WHOLE, type BodyReader, type EventAnswer, type EventRewrite, type HandedOutEvent, type InvocationObserver, type RuntimeSignals } from './invocation-observer.ts';
+
+/** What `server.address()` gives: a TCP address, a pipe's path, or null once closed. */
+type ListenAddress = AddressInfo | string | null;
 
 /** An event's announced Content-Length is trusted for one up-front allocation up to this size (Lambda's limit is 6 MB). */
 const MAX_PREALLOCATED_EVENT_BYTES = 8 * 1024 * 1024;
@@ -116,8 +119,9 @@ export class RuntimeApiProxy {
   }
 
   /** Opens the listener on loopback only: nothing outside the sandbox may drive the Runtime API. */
-  listen(port: number, host = '127.0.0.1'): Promise<number> {
-    return this.#listen({ port, host });
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    const address = await this.#listen({ port, host });
+    return typeof address === 'object' && address !== null ? address.port : port;
   }
 
   /**
@@ -125,8 +129,9 @@ export class RuntimeApiProxy {
    * (src/stub): a runtime that connected before Node started waits in its backlog.
    */
   async listenOnFd(fd: number, port: number): Promise<number> {
+    let address: ListenAddress;
     try {
-      await this.#listen({ fd });
+      address = await this.#listen({ fd });
     } catch (err) {
       // Not a socket Node can serve on: the descriptor is still ours to close (a port it may hold is freed).
       try { closeSync(fd); } catch { /* already closed */ }
@@ -134,21 +139,21 @@ export class RuntimeApiProxy {
     }
     // The launcher reads LRAP_LISTENER_PORT by rules of its own: should they ever part from ours,
     // the runtime (told our port by the wrapper) must not be left knocking on another one.
-    const address = this.#server.address();
-    if (typeof address === 'object' && address !== null && address.address === '127.0.0.1' && address.port === port) return port;
+    const tcp = typeof address === 'object' && address !== null ? address : undefined;
+    if (tcp?.address === '127.0.0.1' && tcp.port === port) return port;
     this.#server.close(); // Closes the descriptor with it.
-    const where = typeof address === 'object' && address !== null ? `${address.address}:${address.port}` : String(address);
+    const where = tcp ? `${tcp.address}:${tcp.port}` : String(address);
     throw new Error(`the launcher's socket listens on ${where}, not on 127.0.0.1:${port}`);
   }
 
-  #listen(options: { port: number; host: string } | { fd: number }): Promise<number> {
+  /** Listens; resolves with the address it listens on, as `server.address()` gives it. */
+  #listen(options: { port: number; host: string } | { fd: number }): Promise<ListenAddress> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.#server.once('error', onError);
       this.#server.listen(options, () => {
         this.#server.off('error', onError);
-        const address = this.#server.address();
-        resolve(typeof address === 'object' && address ? address.port : 'port' in options ? options.port : 0);
+        resolve(this.#server.address());
       });
     });
   }
