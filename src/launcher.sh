@@ -24,8 +24,9 @@ unset NODE_OPTIONS NODE_PATH NODE_EXTRA_CA_CERTS_DISABLED NODE_COMPILE_CACHE NOD
 # ms CPU before /event/next in three same-run comparisons; at 128 KiB (the launcher's
 # earlier setting) the first invoke in AWS's emulator was 5-6 ms later.
 # Fixed, they also stop glibc from raising both after the first 6 MB event (to 6 MiB, and
-# 12 MiB of freed heap kept resident): in 14-minute soaks, quiet RSS was 4-8 MB lower on
-# demand and on Managed Instances than with glibc's defaults (test/soak/soak.ts, same run).
+# 12 MiB of freed heap kept resident): in an hour's soak beside the build before under
+# glibc's defaults, quiet RSS was about 6 MB lower on demand and 6-8 MB lower on Managed
+# Instances, which only then stayed within 5 % (BENCHMARKS.md, Soak, sixth run).
 export MALLOC_MMAP_THRESHOLD_=262144 MALLOC_TRIM_THRESHOLD_=532480
 
 here=${0%/*}
