@@ -18,6 +18,7 @@ import { streamBody } from './stream-body.ts';
 import { freeBuffer, freeSocketReads, WrittenChunks } from './written-chunks.ts';
 import { RUNTIME_API_MAX_HEADER_BYTES, RUNTIME_API_MAX_HEADERS_COUNT } from './header-limits.ts';
 import type { CollectYoungGeneration } from './young-generation.ts';
+import { listenWithoutCluster, type ListenOptions } from '../listen-without-cluster.ts';
 import { READ_MORE, READ_WHOLE, type BodyReader, type EventAnswer, type EventRewrite, type HandedOutEvent, type InvocationObserver, type RuntimeSignals } from './invocation-observer.ts';
 
 /** What `server.address()` gives: a TCP address, a pipe's path, or null once closed. */
@@ -147,11 +148,11 @@ export class RuntimeApiProxy {
   }
 
   /** Listens; resolves with the address it listens on, as `server.address()` gives it. */
-  #listen(options: { port: number; host: string } | { fd: number }): Promise<ListenAddress> {
+  #listen(options: ListenOptions): Promise<ListenAddress> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.#server.once('error', onError);
-      this.#server.listen(options, () => {
+      listenWithoutCluster(this.#server, options, () => {
         this.#server.off('error', onError);
         resolve(this.#server.address());
       });

@@ -12,6 +12,7 @@
 import { lookup } from 'node:dns/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenWithoutCluster } from '../listen-without-cluster.ts';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
 import type { HostPort } from '../settings/core-config.ts';
@@ -134,7 +135,7 @@ export class TelemetryListener {
     server.timeout = 0;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, address, () => {
+      listenWithoutCluster(server, { port, host: address }, () => {
         server.off('error', reject);
         server.unref();
         this.#servers.push(server);
