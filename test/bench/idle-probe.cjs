@@ -8,13 +8,14 @@ const out = process.env.IDLE_PROBE_OUT;
 if (out) {
   process.on('SIGUSR2', () => {
     const v8 = require('node:v8');
-    const { writeFileSync } = require('node:fs');
+    const { writeFileSync, renameSync } = require('node:fs');
     // IDLE_PROBE_SNAPSHOT: also a heap snapshot there (it collects garbage first: after the figures).
     const snapshotAt = process.env.IDLE_PROBE_SNAPSHOT;
     const spaces = v8.getHeapSpaceStatistics().map((s) => ({
       name: s.space_name, size: s.space_size, used: s.space_used_size, physical: s.physical_space_size,
     }));
-    writeFileSync(out, JSON.stringify({
+    // Written aside, then renamed: idle-breakdown.ts reads the file as soon as it exists.
+    writeFileSync(`${out}.tmp`, JSON.stringify({
       heap: v8.getHeapStatistics(),
       code: v8.getHeapCodeStatistics(),
       spaces,
@@ -22,6 +23,7 @@ if (out) {
       modules: process.moduleLoadList,
       handles: process.getActiveResourcesInfo(),
     }));
+    renameSync(`${out}.tmp`, out);
     if (snapshotAt) v8.writeHeapSnapshot(snapshotAt);
   });
 }
