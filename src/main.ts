@@ -13,7 +13,7 @@ import { ConfigError, ExtensionsApiError, ListenError, describeError } from './e
 import { ExtensionsApiClient, retryingBrokenConnections, type Registration } from './lifecycle/extensions-api.ts';
 import { createLogger, type Logger } from './log.ts';
 import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
-import { garbageCollector, youngGenerationCollector, type CollectGarbage, type CollectYoungGeneration } from './proxy/young-generation.ts';
+import { collectorsOnDemand } from './proxy/young-generation.ts';
 import { QuietRelease } from './lifecycle/quiet-release.ts';
 import { fitHeapToExtension } from './heap-settings.ts';
 import { guardObserver } from './proxy/invocation-observer.ts';
@@ -69,10 +69,12 @@ async function main(argv: readonly string[]): Promise<number> {
   logSettingProblems(log, problems.list);
 
   let hooks: LifecycleHooks | undefined;
+  // V8's gc, made when first used (young-generation.ts says why not at Init).
+  const collectors = collectorsOnDemand();
   // Managed Instances only: an on-demand environment freezes when it goes quiet (quiet-release.ts).
   const quiet = config.managedInstances ? new QuietRelease({
     busy: () => watch.invocationsRunning,
-    release: () => gc?.({ type: 'major', flavor: 'last-resort' }),
+    release: () => collectors.collectGarbage({ type: 'major', flavor: 'last-resort' }),
   }) : undefined;
   // The lifecycle watches the runtime's calls from the first one on, tracing or not.
   const watch = new RuntimeWatch({
@@ -87,11 +89,7 @@ async function main(argv: readonly string[]): Promise<number> {
     } : undefined,
     onQuiet: quiet && (() => quiet.quiet()),
   });
-  // Made once Init is over for us (it loads node:v8 and node:vm and creates a
-  // context: ~2-3 ms): no event, and so no large body, reaches the proxy before.
-  let gc: CollectGarbage | undefined;
-  let collectYoung: CollectYoungGeneration | undefined;
-  const proxy = new RuntimeApiProxy(config.upstream, watch, log, () => collectYoung?.());
+  const proxy = new RuntimeApiProxy(config.upstream, watch, log, collectors.collectYoung);
   // The port is bound before the register request can leave (listen binds on
   // the next tick, the request waits for its connection), and the two overlap:
   // measured ~3.5 ms less to register than awaiting one after the other.
@@ -136,11 +134,6 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
   log.debug('ready', { msSinceStart: Math.round(performance.now()), tracing: hooks !== undefined });
-  // After /event/next has left (runLifecycle sends it on this turn): our part of Init is done.
-  setImmediate(() => {
-    gc = garbageCollector();
-    collectYoung = youngGenerationCollector(gc);
-  });
   // Once the warm-up export has loaded what exporting needs (node:https for an https collector):
   // Node modules loaded after the heap flags are set compile without Node's code cache.
   void (warmedUp ?? Promise.resolve()).then(() => setImmediate(fitHeapToExtension));

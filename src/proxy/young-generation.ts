@@ -5,8 +5,10 @@
 // the function is taken from a fresh context, where V8 installs it. Undefined if that fails: the
 // proxy then relays as before, only with more garbage resident.
 
-// node:v8 and node:vm are taken when the collector is made, not when this file loads: main.ts makes
-// it once its Init is done, so neither they nor the new context delay register or /event/next (~2-3 ms).
+// node:v8 and node:vm are taken when the collector is made, not when this file loads, and main.ts
+// makes it only when first asked for (collectorsOnDemand): making it costs ~2 ms and leaves a context,
+// node:vm and their pages of the Node binary resident, ~0.3 MiB (test/bench/idle-breakdown.ts, tracing
+// on and off alike), which a function whose events and responses stay under 4 MiB never needs.
 
 export type CollectYoungGeneration = () => void;
 
@@ -36,4 +38,30 @@ export function garbageCollector(): CollectGarbage | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** V8's gc and the young-generation collector, both made the first time either is called, once. */
+export interface CollectorsOnDemand {
+  readonly collectYoung: CollectYoungGeneration;
+  readonly collectGarbage: CollectGarbage;
+}
+
+/**
+ * Collectors made when first used: the proxy's first 4 MiB relayed, or a quiet spell on Managed
+ * Instances. No event, and so no large body, reaches the proxy before Init is over, so they are
+ * never made during it. A Node that gives no gc is asked once; the calls then do nothing.
+ */
+export function collectorsOnDemand(make: () => CollectGarbage | undefined = garbageCollector): CollectorsOnDemand {
+  let made: { gc: CollectGarbage | undefined; young: CollectYoungGeneration | undefined } | undefined;
+  const collectors = () => {
+    if (!made) {
+      const gc = make();
+      made = { gc, young: gc && youngGenerationCollector(gc) };
+    }
+    return made;
+  };
+  return {
+    collectYoung: () => collectors().young?.(),
+    collectGarbage: (options) => collectors().gc?.(options),
+  };
 }

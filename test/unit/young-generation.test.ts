@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import vm from 'node:vm';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
-import { garbageCollector, youngGenerationCollector } from '../../src/proxy/young-generation.ts';
+import { collectorsOnDemand, garbageCollector, youngGenerationCollector, type CollectGarbage } from '../../src/proxy/young-generation.ts';
 
 /** Runs `collect` and resolves once V8 reports a collection of `kind`. */
 async function observed(kind: number, collect: () => void): Promise<void> {
@@ -39,4 +39,30 @@ test('the same gc gives memory back on Managed Instances\' quiet spells: a full,
   const gc = garbageCollector();
   assert.ok(gc, 'no gc');
   await observed(constants.NODE_PERFORMANCE_GC_MAJOR, () => gc({ type: 'major', flavor: 'last-resort' }));
+});
+
+test('collectors on demand: nothing is made until one is called, then made once for both', () => {
+  let made = 0;
+  const calls: Parameters<CollectGarbage>[0][] = [];
+  const collectors = collectorsOnDemand(() => { made++; return (options) => { calls.push(options); }; });
+  assert.equal(made, 0);
+  collectors.collectYoung();
+  collectors.collectGarbage({ type: 'major', flavor: 'last-resort' });
+  collectors.collectYoung();
+  assert.equal(made, 1);
+  assert.deepEqual(calls, [{ type: 'minor' }, { type: 'major', flavor: 'last-resort' }, { type: 'minor' }]);
+});
+
+test('collectors on demand from a Node that gives no gc: asked once, the calls do nothing', () => {
+  let made = 0;
+  const collectors = collectorsOnDemand(() => { made++; return undefined; });
+  collectors.collectYoung();
+  collectors.collectGarbage({ type: 'major' });
+  collectors.collectYoung();
+  assert.equal(made, 1);
+});
+
+test('collectors on demand, made by default from V8\'s gc: the first call collects', async () => {
+  const collectors = collectorsOnDemand();
+  await observed(constants.NODE_PERFORMANCE_GC_MINOR, collectors.collectYoung);
 });
