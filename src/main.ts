@@ -90,13 +90,13 @@ async function main(argv: readonly string[]): Promise<number> {
     onQuiet: quiet && (() => quiet.quiet()),
   });
   const proxy = new RuntimeApiProxy(config.upstream, watch, log, collectors.collectYoung);
-  // The port is bound before the register request can leave (listen binds on
-  // the next tick, the request waits for its connection), and the two overlap:
-  // measured ~3.5 ms less to register than awaiting one after the other.
-  // Listening after the request has left would take listen()'s ~5 ms (node:dns,
-  // node:cluster, Node's IPv6 check) off the register path, but a runtime that
-  // starts in a few ms (a Go or Rust bootstrap) could then connect before the
-  // bind, and a refused connection fails its Init.
+  // The port is bound before the register request can leave (it is bound at
+  // once, listen-without-cluster.ts; the request waits for its connection), and
+  // the two overlap: measured ~3.5 ms less to register than awaiting one after
+  // the other. Listening after the request has left would take listen()'s time
+  // off the register path (~5 ms when it still loaded node:dns and node:cluster),
+  // but a runtime that starts in a few ms (a Go or Rust bootstrap) could then
+  // connect before the bind, and a refused connection fails its Init.
   // With the standalone layers both are done already, by the launcher (src/stub).
   const listening = listenForRuntime(proxy, config.listenerPort, handover, log).then(() => undefined, (err: unknown) => err);
   const registering = registerRetrying(client, extensionName, config.managedInstances ? ['SHUTDOWN'] : ['INVOKE', 'SHUTDOWN'], log, handover.register);
