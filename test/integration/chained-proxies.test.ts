@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, LAYER, WRAPPER, freePort, next, raw, respond, shutDownAtEnd } from './harness.ts';
+import { FIXTURES, LAYER, WRAPPER, freePort, next, raw, respond, shutDownAtEnd, startOnFreePort } from './harness.ts';
 import { LambdaSandbox } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 
 test('two chained proxies both forward and trace, the inner span a child of the outer one', async () => {
-  const [first, second] = [await freePort(), await freePort()];
   const [innerReceiver, outerReceiver] = [await OtlpReceiver.start(), await OtlpReceiver.start()];
   // A layer with two extensions: ours, and a second copy listening on its own
   // port with its own settings, closer to Lambda in the chain.
@@ -21,18 +20,23 @@ test('two chained proxies both forward and trace, the inner span a child of the 
   symlinkSync(path.join(LAYER, 'lambda-trace-proxy'), path.join(layer, 'lambda-trace-proxy'));
   symlinkSync(path.join(LAYER, 'extensions/lambda-trace-proxy'), path.join(layer, 'extensions/lambda-trace-proxy'));
   const outer = path.join(layer, 'extensions/outer-proxy');
-  writeFileSync(outer, `#!/bin/sh
+  let sandbox: LambdaSandbox | undefined;
+  try {
+    // Both ports fresh on each attempt: either may be taken between freePort() and the listen.
+    const { sandbox: started, port: first } = await startOnFreePort(async (first) => {
+      const second = await freePort();
+      writeFileSync(outer, `#!/bin/sh
 export LRAP_LISTENER_PORT=${second} OTEL_EXPORTER_OTLP_ENDPOINT=${outerReceiver.endpoint} OTEL_SERVICE_NAME=outer
 unset LRAP_RUNTIME_API_ENDPOINT
 exec "${path.join(LAYER, 'lambda-trace-proxy/bin/node')}" "${path.join(LAYER, 'lambda-trace-proxy/extension.cjs')}" --extension-name outer-proxy
 `);
-  chmodSync(outer, 0o755);
-  const sandbox = shutDownAtEnd(new LambdaSandbox({
-    layerDir: layer, runtime: 'external', wrapper: WRAPPER,
-    env: { LRAP_LISTENER_PORT: String(first), LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${second}`, OTEL_EXPORTER_OTLP_ENDPOINT: innerReceiver.endpoint },
-  }));
-  try {
-    await sandbox.start();
+      chmodSync(outer, 0o755);
+      return shutDownAtEnd(new LambdaSandbox({
+        layerDir: layer, runtime: 'external', wrapper: WRAPPER,
+        env: { LRAP_LISTENER_PORT: String(first), LRAP_RUNTIME_API_ENDPOINT: `127.0.0.1:${second}`, OTEL_EXPORTER_OTLP_ENDPOINT: innerReceiver.endpoint },
+      }));
+    });
+    sandbox = started;
     const event = readFileSync(path.join(FIXTURES, 'function-url.json'));
     const invoked = sandbox.invoke(event);
     const got = await next(`127.0.0.1:${first}`);
@@ -49,7 +53,7 @@ exec "${path.join(LAYER, 'lambda-trace-proxy/bin/node')}" "${path.join(LAYER, 'l
     assert.equal(innerSpan.attributes['http.response.status_code'], 201n);
     assert.equal(outerSpan.attributes['http.response.status_code'], 201n);
   } finally {
-    await sandbox.shutdown();
+    await sandbox?.shutdown();
     await innerReceiver.close();
     await outerReceiver.close();
     rmSync(layer, { recursive: true, force: true });

@@ -171,11 +171,11 @@ function isPortRace(err: unknown): boolean {
  * meanwhile (isPortRace). The sandbox returned has started.
  */
 export async function startOnFreePort(
-  make: (port: number) => LambdaSandbox, ports: () => Promise<number> = freePort,
+  make: (port: number) => LambdaSandbox | Promise<LambdaSandbox>, ports: () => Promise<number> = freePort,
 ): Promise<{ sandbox: LambdaSandbox; port: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = await ports();
-    const sandbox = make(port);
+    const sandbox = await make(port);
     try {
       await sandbox.start();
       return { sandbox, port };

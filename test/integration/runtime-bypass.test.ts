@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LAYER, WRAPPER, RUNTIME, freePort, next, raw, request, respond, shutDownAtEnd } from './harness.ts';
+import { LAYER, WRAPPER, RUNTIME, freePort, next, raw, request, respond, shutDownAtEnd, startOnFreePort } from './harness.ts';
 import { LambdaSandbox, SandboxInitError, type LambdaSandboxOptions } from '../sandbox/sandbox.ts';
 import { FixtureControl } from '../sandbox/fixtures/control.ts';
 import { fakeRuntime, type FakeRuntimeConfig } from '../sandbox/fixtures/temp-layer.ts';
@@ -24,8 +24,7 @@ async function start(options: {
   const control = new FixtureControl();
   await control.listen();
   const receiver = await OtlpReceiver.start();
-  const port = await freePort();
-  const sandboxOptions: LambdaSandboxOptions = {
+  const sandboxOptions = (port: number): LambdaSandboxOptions => ({
     layerDir: LAYER,
     runtime: options.runtime === 'external' ? 'external' : { command: fakeRuntime(options.runtime) },
     ...(options.wrapper ? { wrapper: WRAPPER } : {}),
@@ -35,12 +34,21 @@ async function start(options: {
       LRAP_LISTENER_PORT: String(port), FIXTURE_CONTROL: control.address,
       OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
     },
-  };
-  const sandbox = shutDownAtEnd(new LambdaSandbox(sandboxOptions));
-  const started = sandbox.start();
-  await options.beforeInit?.(sandbox, control);
-  if (options.initFails === true) await assert.rejects(started, SandboxInitError);
-  else await started;
+  });
+  let sandbox: LambdaSandbox;
+  let port: number;
+  if (options.beforeInit === undefined && options.initFails !== true) {
+    // Started again on a fresh port if this one was taken meanwhile (startOnFreePort).
+    ({ sandbox, port } = await startOnFreePort((p) => shutDownAtEnd(new LambdaSandbox(sandboxOptions(p)))));
+  } else {
+    // Init is watched while it runs (or expected to fail): one attempt, on a port free a moment ago.
+    port = await freePort();
+    sandbox = shutDownAtEnd(new LambdaSandbox(sandboxOptions(port)));
+    const started = sandbox.start();
+    await options.beforeInit?.(sandbox, control);
+    if (options.initFails === true) await assert.rejects(started, SandboxInitError);
+    else await started;
+  }
   const close = async () => {
     await sandbox.shutdown();
     await receiver.close();
