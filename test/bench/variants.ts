@@ -44,6 +44,8 @@ export interface Environment {
   readonly runtimePort: number;
   /** The extension's node process (not its sh launcher), when there is one. */
   readonly extensionPid: number | undefined;
+  /** The one process that relays (the extension's node, or a Node relay), whose CPU a variant costs; undefined for socat (a process per connection) and direct. */
+  readonly relayPid?: number | undefined;
   close(): Promise<void>;
 }
 
@@ -89,7 +91,7 @@ export async function startEnvironment(variant: VariantName, options: Environmen
       const extensionPid = findNodePid(child.pid);
       if (extensionPid === undefined) throw new Error(`${variant}: no node process found under pid ${child.pid}`);
       return {
-        variant, upstream, runtimePort: port, extensionPid,
+        variant, upstream, runtimePort: port, extensionPid, relayPid: extensionPid,
         close: async () => {
           upstream.shutdownExtension();
           await stopChild(child, 3000);
@@ -108,6 +110,7 @@ async function startRelay(variant: VariantName, upstream: Upstream, command: (po
   await withTimeout(waitForListener(port, relay), READY_TIMEOUT_MS, `${variant} to listen`);
   return {
     variant, upstream, runtimePort: port, extensionPid: undefined,
+    relayPid: variant === 'floor' ? undefined : relay.pid,
     close: async () => { await stopChild(relay, 0); await upstream.close(); },
   };
 }
