@@ -10,6 +10,10 @@
 // variant waits for the others' bursts between its rounds (seconds): long enough for the extension's
 // quiet release (src/lifecycle/quiet-release.ts: a memory-reducing collection after 1 s with nothing
 // running), so every measured round starts from a shrunk heap, something steady traffic never sees.
+// That collection also deoptimizes 75-80 functions (--trace-deopt: "weak objects"; any full
+// collection while idle does, in the node:http relay too), optimized again over the next 500-1,000
+// invocations: 0.4-0.5 s of the extension's CPU (8 in flight, 1 KB; tracing off and on). So --warm 20
+// (160 invocations) still measures much of that recovery; --warm 100 little of it.
 //
 // A variant is `label|on-or-off|node flags|bundle|ENV=x ENV=y` as in footprint.ts; the labels
 // `direct`, `floor`, `relay` and `http-relay` are the yardsticks (the runtime straight to Lambda, socat,
