@@ -15,10 +15,11 @@
 // invocations: 0.4-0.5 s of the extension's CPU (8 in flight, 1 KB; tracing off and on). So --warm 20
 // (160 invocations) still measures much of that recovery; --warm 100 little of it.
 //
-// A variant is `label|on-or-off|node flags|bundle|ENV=x ENV=y` as in footprint.ts (a bundle of `layer:DIR`
-// starts DIR's launcher as shipped, `layer:` alone dist/layer's; else node runs the bundle directly, without
-// the launcher's glibc thresholds: tracing on, 815 µs per invocation direct against 705 with them, --warm 100,
-// same run, load 10-12); the labels
+// A variant is `label|on-or-off|node flags|bundle|ENV=x ENV=y` as in footprint.ts. A bundle of `layer:DIR`
+// starts DIR's launcher as shipped, `layer:` alone dist/layer's, which is also what a variant with neither
+// flags nor bundle runs (as make bench does); else node runs the bundle directly, without the launcher's
+// glibc thresholds (tracing on: 775-815 µs per invocation direct against 705-713 with them, --warm 100,
+// same runs, load 7-12). The labels
 // `direct`, `floor`, `relay` and `http-relay` are the yardsticks (the runtime straight to Lambda, socat,
 // the Node TCP relay, the smallest node:http proxy).
 
@@ -47,7 +48,9 @@ const { values: args } = parseArgs({
 const YARDSTICKS = { 'direct': 'direct', 'floor': 'floor', 'relay': 'node-relay', 'http-relay': 'node-http-relay' } as const;
 
 async function start(text: string, collectorEndpoint: string, event: Buffer): Promise<Environment> {
-  const [label = text, tracing = 'on', flags = '', bundle = '', env = ''] = text.split('|');
+  const [label = text, tracing = 'on', flags = '', given = '', env = ''] = text.split('|');
+  // Neither flags nor a bundle: dist/layer as shipped (launcher included), as make bench starts it.
+  const bundle = given || (flags === '' ? 'layer:' : '');
   const common = { collectorEndpoint, managedInstances: true, eventSource: () => event };
   const yardstick = YARDSTICKS[label as keyof typeof YARDSTICKS];
   if (yardstick !== undefined) return startEnvironment(yardstick, common);
