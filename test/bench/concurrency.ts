@@ -10,9 +10,9 @@
 // variant waits for the others' bursts between its rounds (seconds): long enough for the extension's
 // quiet release (src/lifecycle/quiet-release.ts: a memory-reducing collection after 1 s with nothing
 // running), so every measured round starts from a shrunk heap, something steady traffic never sees.
-// That collection also deoptimizes 75-80 functions (--trace-deopt: "weak objects"; any full
+// That collection also deoptimizes 74-86 functions (--trace-deopt: "weak objects"; any full
 // collection while idle does, in the node:http relay too), optimized again over the next 500-1,000
-// invocations: 0.4-0.5 s of the extension's CPU (8 in flight, 1 KB; tracing off and on). So --warm 20
+// invocations: 0.3-0.5 s of the extension's CPU (8 in flight, 1 KB; tracing off and on). So --warm 20
 // (160 invocations) still measures much of that recovery; --warm 100 little of it.
 //
 // A variant is `label|on-or-off|node flags|bundle|ENV=x ENV=y` as in footprint.ts. A bundle of `layer:DIR`
