@@ -9,35 +9,11 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { startWithProxy, type ProxiedSandbox } from '../integration/harness.ts';
-import { extensionPid } from '../support/extension-process.ts';
+import { extensionPid, listeningSockets } from '../support/extension-process.ts';
 
 let env: ProxiedSandbox | undefined;
 after(async () => { await env?.close(); });
-
-/** Listening TCP sockets of `pid`: [local address as the kernel writes it, port]. */
-function listeningSockets(pid: number): { table: string; address: string; port: number }[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const found: { table: string; address: string; port: number }[] = [];
-  for (const table of ['tcp', 'tcp6']) {
-    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'latin1').split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9]!)) continue; // 0A = LISTEN
-      const [address, port] = f[1]!.split(':');
-      found.push({ table, address: address!, port: parseInt(port!, 16) });
-    }
-  }
-  return found;
-}
 
 /** The port of the Telemetry API destination the extension subscribed, if it did. */
 function telemetryDestinationPort(sandbox: ProxiedSandbox['sandbox']): number | undefined {
@@ -52,7 +28,7 @@ const WILDCARDS = new Set(['00000000', '0'.repeat(32)]);
 
 test('the proxy listens on 127.0.0.1 only, the Telemetry API destination on no wildcard address, and nothing else listens', async () => {
   env = await startWithProxy({ tracing: true });
-  const sockets = listeningSockets(extensionPid(env.port));
+  const sockets = listeningSockets(extensionPid(env.port)).map(({ table, address, port }) => ({ table, address, port }));
   const proxy = sockets.filter((s) => s.port === env!.port);
   // 0100007F is 127.0.0.1 in the kernel's byte order.
   assert.deepEqual(proxy, [{ table: 'tcp', address: '0100007F', port: env.port }], `the proxy's listener among ${JSON.stringify(sockets)}`);
