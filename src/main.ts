@@ -123,7 +123,7 @@ async function main(argv: readonly string[]): Promise<number> {
     try {
       // A file of its own in the layer (see Makefile): compiling it is only paid now, after register.
       const { startTracing } = await import(TRACING_MODULE) as typeof import('./tracing/start-tracing.ts');
-      const tracing = await startTracing({ env, config, registration, log });
+      const tracing = await startTracing({ env, config, registration, log, telemetrySockets: handover.telemetry });
       if (tracing) {
         proxy.setObserver(guardObserver(tracing.observer, log));
         hooks = tracing.hooks;
@@ -133,6 +133,8 @@ async function main(argv: readonly string[]): Promise<number> {
       log.warn('tracing could not start; running as a plain proxy', { code: 'LRAP_TRACING_DISABLED', error: describeError(err) });
     }
   }
+  // The launcher's Telemetry API sockets, if platform telemetry is off or did not start: nothing is to listen for nobody.
+  handover.telemetry?.closeUntaken();
   log.debug('ready', { msSinceStart: Math.round(performance.now()), tracing: hooks !== undefined });
   // Once the warm-up export has loaded what exporting needs (node:https for an https collector):
   // Node modules loaded after the heap flags are set compile without Node's code cache.

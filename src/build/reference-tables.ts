@@ -261,7 +261,7 @@ export interface LogCodeDoc {
 export const LOG_CODES: readonly LogCodeDoc[] = [
   // start-up
   { code: 'LRAP_CONFIG_INVALID', level: 'error', meaning: 'a proxy setting is wrong; init fails with its `Extension.*` type', action: 'the message names the variable and the valid form' },
-  { code: 'LRAP_HANDOVER_FAILED', level: 'warn', meaning: 'standalone layers: the Node part could not serve on the socket the launcher opened before it (`extensions/lambda-trace-proxy`); it closed it and listened on the port itself', action: 'nothing; report it if it repeats' },
+  { code: 'LRAP_HANDOVER_FAILED', level: 'warn', meaning: 'standalone layers: the Node part could not serve on a socket the launcher opened before it (`extensions/lambda-trace-proxy`): the proxy\'s, or the Telemetry API listener\'s; it closed them and listened itself', action: 'nothing; report it if it repeats' },
   { code: 'LRAP_LISTEN_FAILED', level: 'error', meaning: 'port 9009 (or `LRAP_LISTENER_PORT`) is taken; init fails', action: 'pick another port; the wrapper follows the same variable' },
   { code: 'LRAP_INIT_FAILED', level: 'error', meaning: 'init failed for another reason; reported to Lambda as `Extension.InitFailed`', action: 'please report it' },
   { code: 'LRAP_EXTENSIONS_API_FAILED', level: 'error', meaning: 'the Extensions API refused a call or could not be reached', action: 'nothing: Lambda restarts the environment' },

@@ -7,6 +7,7 @@
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
 import type { CoreConfig } from '../settings/core-config.ts';
+import type { TelemetrySockets } from '../settings/launcher-handover.ts';
 import { PlatformTelemetry } from './platform-telemetry.ts';
 import { subscribeTelemetry, TelemetryListener } from './telemetry-api.ts';
 
@@ -15,9 +16,11 @@ export interface StartedTelemetry {
   close(): void;
 }
 
-export async function startPlatformTelemetry(config: CoreConfig, extensionId: string, runtimeDoneWaitMs: number, log: Logger): Promise<StartedTelemetry> {
+export async function startPlatformTelemetry(
+  config: CoreConfig, extensionId: string, runtimeDoneWaitMs: number, sockets: TelemetrySockets | undefined, log: Logger,
+): Promise<StartedTelemetry> {
   const platform = new PlatformTelemetry({ log, runtimeDoneWaitMs });
-  const listener = new TelemetryListener((events) => platform.ingest(events), log);
+  const listener = new TelemetryListener((events) => platform.ingest(events), log, { sockets });
   try {
     const port = await listener.listen();
     const outcome = await subscribeTelemetry(config.extensionsApi, extensionId, port, config.managedInstances, log);

@@ -7,15 +7,22 @@
 // 127.0.0.1. The port is the one the OS gave us, put in the subscription, so no
 // other extension's port can collide with it. Runs after `register` (it is part
 // of the tracing bundle): the name's lookup is never on the cold start's path
-// to registration.
+// to registration. In the standalone layers the launcher (src/stub) has looked
+// the name up and bound the sockets already, while it registered: the listener
+// serves on those. Its own lookup and listen with an address cost Node 22 3-7
+// ms of CPU before the first /event/next, most of it compiling Node's IPv6
+// address pattern, which dns.lookup and net's listen both reach (even for an
+// IPv4 address: listen checks every address for IPv6 link-local).
 
 import { lookup } from 'node:dns/promises';
 import http from 'node:http';
+import { closeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { listenWithoutCluster } from '../listen-without-cluster.ts';
+import { listenWithoutCluster, type ListenOptions } from '../listen-without-cluster.ts';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
 import type { HostPort } from '../settings/core-config.ts';
+import type { TelemetrySockets } from '../settings/launcher-handover.ts';
 import { parseTelemetryBatch, type PlatformEvent } from './platform-events.ts';
 
 /** 2025-01-29 is required on Managed Instances; elsewhere 2022-12-13 has every field we read. */
@@ -48,16 +55,24 @@ export const LOOKUP_BUDGET_MS = 250;
 /** A delivery larger than Lambda's largest batch (1 MiB) is not Lambda's: it is cut short. */
 const MAX_DELIVERY_BYTES = 2 * 1024 * 1024;
 
+export interface TelemetryListenerOptions {
+  /** The launcher's sockets, if it handed any over: served on instead of resolving and listening. */
+  readonly sockets?: TelemetrySockets | undefined;
+  readonly resolve?: ResolveAll;
+}
+
 export class TelemetryListener {
   readonly #servers: http.Server[] = [];
   readonly #handler: http.RequestListener;
   readonly #log: Logger;
   readonly #resolve: ResolveAll;
+  readonly #sockets: TelemetrySockets | undefined;
   #failedOnce = false;
 
-  constructor(onEvents: (events: PlatformEvent[]) => void, log: Logger, resolve: ResolveAll = (name) => lookup(name, { all: true })) {
+  constructor(onEvents: (events: PlatformEvent[]) => void, log: Logger, { sockets, resolve = (name) => lookup(name, { all: true }) }: TelemetryListenerOptions = {}) {
     this.#log = log;
     this.#resolve = resolve;
+    this.#sockets = sockets;
     this.#handler = (req, res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -85,22 +100,60 @@ export class TelemetryListener {
   /**
    * Listens on every address sandbox.localdomain resolves to (127.0.0.1 when it
    * does not), all on one port the OS picks for the first; resolves with it.
+   * Serves on the launcher's sockets instead when it handed them over.
    */
   async listen(): Promise<number> {
+    const handed = this.#sockets;
+    const fds = handed?.take();
+    if (handed !== undefined && fds !== undefined) {
+      try {
+        return await this.#serveOn(fds, handed.resolved);
+      } catch (err) {
+        this.#log.warn('cannot serve on the launcher\'s Telemetry API sockets; listening again', { code: 'LRAP_HANDOVER_FAILED', error: describeError(err) });
+      }
+    }
     const addresses = await this.#addresses();
-    const port = await this.#listenOn(addresses[0]!, 0);
+    const port = ((await this.#listenOn({ port: 0, host: addresses[0]! })) as AddressInfo).port;
     for (const address of addresses.slice(1)) {
       // One port for all: the subscription names one. Lambda reaches us on the
       // first address too, so losing another (taken port) is not worth failing for.
-      await this.#listenOn(address, port).catch((err: unknown) => {
+      await this.#listenOn({ port, host: address }).catch((err: unknown) => {
         this.#log.debug('the Telemetry API listener could not listen on one of its addresses', { code: 'LRAP_TELEMETRY_LISTEN_PARTIAL', address, error: describeError(err) });
       });
     }
     return port;
   }
 
+  /**
+   * Serves on sockets already listening on one port. All or none: on any
+   * trouble every one of them is closed (the port they hold is freed) and the
+   * caller listens as if none had been handed over.
+   */
+  async #serveOn(fds: readonly number[], resolved: boolean): Promise<number> {
+    const addresses: ReturnType<http.Server['address']>[] = [];
+    let port: number | undefined;
+    try {
+      for (const fd of fds) addresses.push(await this.#listenOn({ fd }));
+      const ports = addresses.map((a) => (typeof a === 'object' && a !== null ? a.port : undefined));
+      if (ports[0] === undefined || ports.some((p) => p !== ports[0])) {
+        const where = addresses.map((a) => (typeof a === 'object' && a !== null ? `${a.address}:${a.port}` : String(a)));
+        throw new Error(`the launcher's sockets listen on ${where.join(', ')}, not on one TCP port`);
+      }
+      port = ports[0];
+    } catch (err) {
+      // Those served on close with their servers; the one that failed and the rest are still ours to close.
+      this.close();
+      for (const fd of fds.slice(addresses.length)) {
+        try { closeSync(fd); } catch { /* already closed */ }
+      }
+      throw err;
+    }
+    if (!resolved) this.#saidLoopback();
+    return port;
+  }
+
   close(): void {
-    for (const server of this.#servers) {
+    for (const server of this.#servers.splice(0)) {
       server.close();
       server.closeAllConnections();
     }
@@ -124,22 +177,27 @@ export class TelemetryListener {
     } finally {
       clearTimeout(timer);
     }
-    this.#log.debug(`${SANDBOX_HOST} does not resolve here; the Telemetry API listener is on 127.0.0.1`, { code: 'LRAP_TELEMETRY_LOOPBACK' });
+    this.#saidLoopback();
     return ['127.0.0.1'];
   }
 
-  #listenOn(address: string, port: number): Promise<number> {
+  #saidLoopback(): void {
+    this.#log.debug(`${SANDBOX_HOST} does not resolve here; the Telemetry API listener is on 127.0.0.1`, { code: 'LRAP_TELEMETRY_LOOPBACK' });
+  }
+
+  /** Listens; resolves with the address it listens on, as `server.address()` gives it. */
+  #listenOn(where: ListenOptions): Promise<ReturnType<http.Server['address']>> {
     // Timeouts off, as on the proxy's server: no connection-checking timer, nothing
     // to trip over while the environment is frozen between deliveries.
     const server = http.createServer({ requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0 }, this.#handler);
     server.timeout = 0;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      listenWithoutCluster(server, { port, host: address }, () => {
+      listenWithoutCluster(server, where, () => {
         server.off('error', reject);
         server.unref();
         this.#servers.push(server);
-        resolve((server.address() as AddressInfo).port);
+        resolve(server.address());
       });
     });
   }

@@ -8,6 +8,7 @@ import {
   AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type Sampler,
 } from '@opentelemetry/sdk-trace';
 import type { CoreConfig } from '../settings/core-config.ts';
+import type { TelemetrySockets } from '../settings/launcher-handover.ts';
 import type { Registration } from '../lifecycle/extensions-api.ts';
 import type { LifecycleHooks } from '../lifecycle/lifecycle.ts';
 import { diagnosticLogger, type Logger, type LogLevel } from '../log.ts';
@@ -34,6 +35,8 @@ export interface StartTracingInput {
   readonly config: CoreConfig;
   readonly registration: Registration;
   readonly log: Logger;
+  /** The Telemetry API listener's sockets, if the launcher bound them (main.ts closes them if not taken). */
+  readonly telemetrySockets?: TelemetrySockets | undefined;
 }
 
 export interface Tracing {
@@ -48,7 +51,7 @@ const INVOKE_DEADLINE_MARGIN_MS = 20;
 /** At SHUTDOWN, the last platform.report may still be on its way: wait this long at most. */
 const LAST_REPORT_WAIT_MS = 300;
 
-export async function startTracing({ env, config, registration, log }: StartTracingInput): Promise<Tracing | undefined> {
+export async function startTracing({ env, config, registration, log, telemetrySockets }: StartTracingInput): Promise<Tracing | undefined> {
   // Before anything of the SDK runs, so that its own warnings reach our log.
   diag.setLogger(diagnosticLogger(log), { logLevel: DIAG_LEVEL[log.level], suppressOverrideMessage: true });
   const settings = parseTracingSettings(env, { managedInstances: config.managedInstances });
@@ -61,7 +64,7 @@ export async function startTracing({ env, config, registration, log }: StartTrac
   const telemetrySettings = parseTelemetrySettings(env);
   logSettingProblems(log, telemetrySettings.problems);
   // The subscription's round trips overlap loading the exporter.
-  const telemetryStarting = telemetrySettings.telemetryApi ? startPlatformTelemetry(config, registration.extensionId, telemetrySettings.runtimeDoneWaitMs, log) : undefined;
+  const telemetryStarting = telemetrySettings.telemetryApi ? startPlatformTelemetry(config, registration.extensionId, telemetrySettings.runtimeDoneWaitMs, telemetrySockets, log) : undefined;
   let otlpExporter;
   let telemetry: StartedTelemetry | undefined;
   try {

@@ -4,10 +4,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HANDOVER_VARIABLES, parseLauncherHandover, takeLauncherHandover } from '../../src/settings/launcher-handover.ts';
+import { closeSync, fstatSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { HANDOVER_VARIABLES, parseLauncherHandover, takeLauncherHandover, TelemetrySockets } from '../../src/settings/launcher-handover.ts';
 
 test('nothing handed over: the extension listens and registers itself', () => {
-  assert.deepEqual(parseLauncherHandover({}), { listenFd: undefined, register: { kind: 'none' } });
+  assert.deepEqual(parseLauncherHandover({}), { listenFd: undefined, register: { kind: 'none' }, telemetry: undefined });
 });
 
 test('a listening socket and Lambda\'s answer, body as bytes', () => {
@@ -37,9 +40,55 @@ test('unusable values count as not handed over', () => {
   }
 });
 
+test('the Telemetry API listener\'s sockets: where sandbox.localdomain resolves, or on 127.0.0.1 where it does not', () => {
+  const resolved = parseLauncherHandover({ _LRAP_TELEMETRY_FDS: 'resolved:6,7' }).telemetry;
+  assert.equal(resolved?.resolved, true);
+  assert.deepEqual(resolved.take(), [6, 7]);
+  const loopback = parseLauncherHandover({ _LRAP_TELEMETRY_FDS: 'loopback:6' }).telemetry;
+  assert.equal(loopback?.resolved, false);
+  assert.deepEqual(loopback.take(), [6]);
+});
+
+test('unusable Telemetry API socket values count as not handed over', () => {
+  for (const value of ['', '6', 'resolved:', 'resolved:6,', 'resolved:2', 'resolved:6,6', 'loopback:6,7', 'sandbox:6', 'resolved: 6', ' resolved:6', 'resolved:1234567890']) {
+    assert.equal(parseLauncherHandover({ _LRAP_TELEMETRY_FDS: value }).telemetry, undefined, JSON.stringify(value));
+  }
+});
+
+test('the sockets are taken once; those nobody took are closed, those taken are left to the taker', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ltp-handed-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Files of their own, told apart by inode, stand for the sockets: a closed number may be handed out again.
+  const open = (name: string) => { const fd = openSync(path.join(dir, name), 'w'); return { fd, ino: fstatSync(fd).ino }; };
+  const openOn = ({ fd, ino }: { fd: number; ino: number }) => { try { return fstatSync(fd).ino === ino; } catch { return false; } };
+
+  const untaken = [open('a'), open('b')];
+  const left = new TelemetrySockets(true, untaken.map((f) => f.fd));
+  left.closeUntaken();
+  for (const f of untaken) assert.equal(openOn(f), false);
+  const reused = open('c'); // Most likely one of the numbers just freed.
+  try {
+    left.closeUntaken();
+    assert.ok(openOn(reused), 'a descriptor number since reused is not closed again');
+  } finally {
+    closeSync(reused.fd);
+  }
+
+  const taken = open('d');
+  try {
+    const sockets = new TelemetrySockets(false, [taken.fd]);
+    assert.deepEqual(sockets.take(), [taken.fd]);
+    assert.equal(sockets.take(), undefined);
+    sockets.closeUntaken();
+    assert.ok(openOn(taken), 'still open');
+  } finally {
+    closeSync(taken.fd);
+  }
+});
+
 test('every variable the launcher writes is one the extension removes from its environment', () => {
   assert.deepEqual([...HANDOVER_VARIABLES].sort(),
-    ['_LRAP_LISTEN_FD', '_LRAP_REGISTER_BODY', '_LRAP_REGISTER_BROKEN', '_LRAP_REGISTER_ID', '_LRAP_REGISTER_STATUS']);
+    ['_LRAP_LISTEN_FD', '_LRAP_REGISTER_BODY', '_LRAP_REGISTER_BROKEN', '_LRAP_REGISTER_ID', '_LRAP_REGISTER_STATUS', '_LRAP_TELEMETRY_FDS']);
 });
 
 test('taking the hand-over removes its variables from the environment, and only those', () => {
