@@ -12,6 +12,12 @@
 //     in layer-internal variables (src/settings/launcher-handover.ts), which
 //     Node removes from its environment at once.
 //
+// While the register request is in flight it also resolves sandbox.localdomain
+// and binds the Telemetry API listener's sockets there, which it hands over
+// too: Node's own lookup and listen with a host name cost it 3-7 ms of CPU
+// before its first /event/next (Node 22 compiles its IPv6 address pattern on
+// the first use, which both a lookup and a listen on any address reach).
+//
 // Whatever it is not sure of (arguments, settings the Node part would refuse or
 // read differently, a port it cannot bind) makes it exec the Node part with
 // nothing handed over: Node then listens, registers and reports problems as it
@@ -24,15 +30,20 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Mirrors of src/settings/core-config.ts: the same defaults, the same patterns.
@@ -45,6 +56,14 @@ const (
 	maxBodyBytes = 64 << 10
 	// The variables of the hand-over: src/settings/launcher-handover.ts reads them.
 	handoverPrefix = "_LRAP_"
+	// Where Lambda delivers Telemetry API batches (src/telemetry/telemetry-api.ts SANDBOX_HOST).
+	sandboxHost = "sandbox.localdomain"
+	// How long after the lookup of sandbox.localdomain started exec may wait for
+	// its answer (it overlaps the register round trip). Lambda has the name in
+	// the environment's hosts file, read in well under a millisecond; an answer
+	// that takes longer comes from a DNS server, and Node asks again itself,
+	// within its own budget, while it loads, rather than start later.
+	sandboxLookupBudget = 20 * time.Millisecond
 )
 
 var hostPortPattern = regexp.MustCompile(`^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$`)
@@ -92,11 +111,13 @@ func prepare(name string) []string {
 	if !ok {
 		return nil
 	}
-	fd, ok := listen(port)
+	sandbox := lookUpSandbox()
+	fd, _, ok := listen(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port)
 	if !ok {
 		return nil
 	}
-	return append([]string{handoverPrefix + "LISTEN_FD=" + strconv.Itoa(fd)}, register(api, name, events)...)
+	handed := append([]string{handoverPrefix + "LISTEN_FD=" + strconv.Itoa(fd)}, register(api, name, events)...)
+	return append(handed, telemetryListeners(sandbox())...)
 }
 
 // settings reads what the Node part reads before it registers
@@ -148,21 +169,117 @@ func hostPort(text string) (host string, port int, ok bool) {
 	return strings.TrimSuffix(strings.TrimPrefix(m[1], "["), "]"), port, port >= 1 && port <= 65535
 }
 
-// listen opens the proxy's listening socket as Node would (SO_REUSEADDR,
-// loopback only), without close-on-exec: Node inherits it.
-func listen(port int) (int, bool) {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+// listen opens a listening socket as Node would (SO_REUSEADDR), on the port
+// given (0: one the kernel picks), without close-on-exec: Node inherits it.
+// It gives the port listened on.
+func listen(addr netip.Addr, port int) (fd int, listening int, ok bool) {
+	var sockaddr syscall.Sockaddr
+	family := syscall.AF_INET
+	if addr.Is4() {
+		sockaddr = &syscall.SockaddrInet4{Port: port, Addr: addr.As4()}
+	} else {
+		sockaddr, family = &syscall.SockaddrInet6{Port: port, Addr: addr.As16()}, syscall.AF_INET6
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM, 0)
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	if syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1) != nil ||
-		syscall.Bind(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}) != nil ||
+		syscall.Bind(fd, sockaddr) != nil ||
 		syscall.Listen(fd, listenBacklog) != nil {
-		// Node binds again and reports why it cannot (LRAP_LISTEN_FAILED) to Lambda.
+		// Node binds again and reports why it cannot (LRAP_LISTEN_FAILED, LRAP_TELEMETRY_LISTEN_PARTIAL).
 		syscall.Close(fd)
-		return 0, false
+		return 0, 0, false
 	}
-	return fd, true
+	if bound, err := syscall.Getsockname(fd); err == nil {
+		switch bound := bound.(type) {
+		case *syscall.SockaddrInet4:
+			return fd, bound.Port, true
+		case *syscall.SockaddrInet6:
+			return fd, bound.Port, true
+		}
+	}
+	syscall.Close(fd)
+	return 0, 0, false
+}
+
+// sandboxAnswer is what came of resolving sandbox.localdomain: its addresses,
+// or that it does not resolve (none, and sure).
+type sandboxAnswer struct {
+	addrs []netip.Addr
+	sure  bool
+}
+
+// lookUpSandbox starts resolving sandbox.localdomain with Go's own resolver
+// (no cgo: it reads nsswitch.conf, the hosts file and resolv.conf itself, as
+// glibc does), and gives its answer if it comes within sandboxLookupBudget
+// (else an unsure one).
+func lookUpSandbox() func() sandboxAnswer {
+	answer := make(chan sandboxAnswer, 1)
+	budget := time.NewTimer(sandboxLookupBudget)
+	go func() {
+		addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", sandboxHost)
+		var dnsErr *net.DNSError
+		if err != nil {
+			// Only "no such host" is sure: a resolver that failed otherwise may not fail Node's getaddrinfo.
+			answer <- sandboxAnswer{sure: errors.As(err, &dnsErr) && dnsErr.IsNotFound}
+			return
+		}
+		unique := make([]netip.Addr, 0, len(addrs))
+		for _, addr := range addrs {
+			addr = addr.Unmap()
+			if addr.Zone() != "" {
+				// A link-local address needs its interface's index, which Node finds from the name itself.
+				answer <- sandboxAnswer{}
+				return
+			}
+			if !slices.Contains(unique, addr) {
+				unique = append(unique, addr)
+			}
+		}
+		answer <- sandboxAnswer{addrs: unique, sure: len(unique) > 0}
+	}()
+	return func() sandboxAnswer {
+		select {
+		case found := <-answer:
+			return found
+		case <-budget.C:
+			return sandboxAnswer{}
+		}
+	}
+}
+
+// telemetryListeners binds the Telemetry API listener's sockets where the Node
+// part would (src/telemetry/telemetry-api.ts): on every address
+// sandbox.localdomain resolves to, all on the port the kernel picks for the
+// first, or on 127.0.0.1 where the name does not resolve; and hands them over.
+// Nothing when the answer is late or unsure, or a socket cannot be bound: the
+// Node part then resolves, listens and reports as it does without the launcher.
+func telemetryListeners(answer sandboxAnswer) []string {
+	if !answer.sure {
+		return nil
+	}
+	kind, addrs := "resolved:", answer.addrs
+	if len(addrs) == 0 {
+		kind, addrs = "loopback:", []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}
+	}
+	fds := make([]int, 0, len(addrs))
+	port := 0
+	for _, addr := range addrs {
+		fd, listening, ok := listen(addr, port)
+		if !ok {
+			for _, bound := range fds {
+				syscall.Close(bound)
+			}
+			return nil
+		}
+		fds, port = append(fds, fd), listening
+	}
+	list := make([]string, len(fds))
+	for i, fd := range fds {
+		list[i] = strconv.Itoa(fd)
+	}
+	return []string{handoverPrefix + "TELEMETRY_FDS=" + kind + strings.Join(list, ",")}
 }
 
 // register sends src/lifecycle/extensions-api.ts's register request and hands

@@ -9,12 +9,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/free-port.ts';
+import { extensionPid, listeningSockets } from '../support/extension-process.ts';
 import { LAYER, WRAPPER, next, raw, respond, shutDownAtEnd } from '../integration/harness.ts';
 import { LambdaSandbox } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
@@ -23,13 +24,15 @@ import { PINNED_NODE, ROOT } from './layer-fixture.ts';
 /** This machine's build of the launcher (`make build`). */
 const LAUNCHER = path.join(ROOT, 'dist/layer/extensions/lambda-trace-proxy');
 
-/** What the probe reports: its arguments, the hand-over variables, and what it could do with the socket. */
+/** What the probe reports: its arguments, the hand-over variables, and what it could do with the sockets. */
 interface Probe {
   readonly args: readonly string[];
   readonly handed: Readonly<Record<string, string>>;
   /** The port of the handed-over socket, once Node listens on it, and what a connection to it got. */
   readonly port?: number;
   readonly served?: string;
+  /** Each Telemetry API socket handed over, once Node serves on it: where it listens, and what a connection there got. */
+  readonly telemetry?: readonly { address: string; port: number; served: string }[];
 }
 
 const PROBE = `
@@ -37,15 +40,28 @@ const net = require('node:net');
 const handed = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('_LRAP_')));
 const out = { args: process.argv.slice(2), handed };
 const done = () => { process.stdout.write(JSON.stringify(out)); process.exit(0); };
-if (handed._LRAP_LISTEN_FD === undefined) done();
-else {
-  const server = net.createServer((socket) => socket.end('served'));
-  server.listen({ fd: Number(handed._LRAP_LISTEN_FD) }, () => {
-    out.port = server.address().port;
+/** Serves on fd, connects to where it listens, and gives where that was and what the connection got. */
+const serve = (fd, answer) => new Promise((resolve) => {
+  const server = net.createServer((socket) => socket.end(answer));
+  server.listen({ fd }, () => {
+    const { address, port } = server.address();
     let got = '';
-    net.connect(out.port, '127.0.0.1').on('data', (d) => { got += d; }).on('end', () => { out.served = got; done(); });
+    net.connect(port, address).on('data', (d) => { got += d; }).on('end', () => resolve({ address, port, served: got }));
   });
-}
+});
+(async () => {
+  if (handed._LRAP_LISTEN_FD !== undefined) {
+    const proxy = await serve(Number(handed._LRAP_LISTEN_FD), 'served');
+    out.port = proxy.port;
+    out.served = proxy.served;
+  }
+  const telemetry = /^(?:resolved|loopback):([\\d,]+)$/.exec(handed._LRAP_TELEMETRY_FDS ?? '');
+  if (telemetry) {
+    out.telemetry = [];
+    for (const fd of telemetry[1].split(',')) out.telemetry.push(await serve(Number(fd), 'telemetry'));
+  }
+  done();
+})();
 `;
 
 /** A layer whose extension is the launcher under the name `name`, and whose launcher.sh is the probe. */
@@ -103,10 +119,45 @@ function ok(id: string, body: string): string {
   return `HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: ${id}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
+/**
+ * What the launcher's resolver reads, in place of this machine's files: the
+ * launcher runs in a mount namespace of its own where they are bound over
+ * /etc/hosts, /etc/nsswitch.conf and /etc/resolv.conf (unshare and mount need
+ * root, as make e2e does); `network: false` gives it a network namespace with
+ * no interface up, where no DNS server can be reached.
+ */
+interface ResolverFiles {
+  readonly hosts: string;
+  readonly nsswitch: string;
+  readonly resolv?: string;
+  /** A network namespace of its own, loopback only: the Extensions API is out of reach too, so nothing is registered. */
+  readonly network?: false;
+  /** A DNS server on 127.0.0.1:53 that never answers (its socket, held open by the launcher itself, is never read). */
+  readonly silentDns?: true;
+}
+
+/** In `dir`, the command that runs `launcher` with `files` as its resolver's view of the machine. */
+function withResolverFiles(dir: string, files: ResolverFiles, launcher: string): { command: string; args: string[] } {
+  const at = (name: string, text: string) => { writeFileSync(path.join(dir, name), text); return path.join(dir, name); };
+  const mounts = [
+    [at('hosts', files.hosts), '/etc/hosts'], [at('nsswitch.conf', files.nsswitch), '/etc/nsswitch.conf'],
+    [at('resolv.conf', files.resolv ?? 'nameserver 127.0.0.1\n'), '/etc/resolv.conf'],
+  ].map(([from, to]) => `mount --bind '${from}' ${to}`).join(' && ');
+  const loopbackUp = files.network === false ? ' && PATH="$PATH:/usr/sbin:/sbin" ip link set lo up' : '';
+  const silentDns = files.silentDns ? [
+    'python3', '-c', 'import os, socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 53)); os.dup2(s.fileno(), 9); os.execv(sys.argv[1], sys.argv[1:])',
+  ] : [];
+  return {
+    command: 'unshare',
+    args: ['--mount', '--propagation', 'private', ...(files.network === false ? ['--net'] : []), 'sh', '-c', `${mounts}${loopbackUp} && exec "$@"`, 'sh', ...silentDns, launcher],
+  };
+}
+
 /** Runs the launcher in a clean environment (as Lambda starts extensions) and parses the probe's report. */
-function run(launcher: string, env: Record<string, string>, args: readonly string[] = []): Promise<Probe> {
+function run(launcher: string, env: Record<string, string>, args: readonly string[] = [], resolver?: { dir: string; files: ResolverFiles }): Promise<Probe> {
   return new Promise((resolve, reject) => {
-    const child = spawn(launcher, args, { env: { PATH: '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const wrapped = resolver ? withResolverFiles(resolver.dir, resolver.files, launcher) : { command: launcher, args: [] };
+    const child = spawn(wrapped.command, [...wrapped.args, ...args], { env: { PATH: '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -200,7 +251,8 @@ describe('the Go launcher in front of a probe', () => {
 
   test('an Extensions API it cannot connect to: the socket is handed over, the registration left to the Node part', async () => {
     const probe = await run(launcher, await envWith({ AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${await freePort()}` }));
-    assert.deepEqual(Object.keys(probe.handed), ['_LRAP_LISTEN_FD']);
+    // (The Telemetry API listener's sockets, below, do not depend on the registration.)
+    assert.deepEqual(Object.keys(probe.handed).filter((name) => name !== '_LRAP_TELEMETRY_FDS'), ['_LRAP_LISTEN_FD']);
     assert.equal(probe.served, 'served');
   });
 
@@ -244,12 +296,67 @@ describe('the Go launcher in front of a probe', () => {
     });
   });
 
+  describe('the Telemetry API listener\'s sockets, bound while it registers', () => {
+    let files: string;
+    before(() => { files = mkdtempSync(path.join(os.tmpdir(), 'ltp-go-resolver-')); });
+    after(() => rmSync(files, { recursive: true, force: true }));
+    const LAMBDA_LIKE_HOSTS = '127.0.0.1 localhost\n127.0.0.2 sandbox.localdomain sandbox\n::1 sandbox.localdomain sandbox\n127.0.0.2 sandbox.localdomain\n';
+    const NO_SANDBOX_HOSTS = '127.0.0.1 localhost\n';
+
+    test('where sandbox.localdomain resolves (the hosts file, as in Lambda): one socket on each of its addresses, all on one port, besides the rest', async () => {
+      api.answer(ok('id-5', REGISTERED));
+      const env = await envWith();
+      const probe = await run(launcher, env, [], { dir: files, files: { hosts: LAMBDA_LIKE_HOSTS, nsswitch: 'hosts: files dns\n' } });
+      assert.match(probe.handed._LRAP_TELEMETRY_FDS ?? '', /^resolved:\d+,\d+$/);
+      const telemetry = probe.telemetry ?? [];
+      assert.deepEqual(telemetry.map((t) => t.address).sort(), ['127.0.0.2', '::1'], 'each address once');
+      assert.ok(telemetry[0]!.port > 0);
+      assert.deepEqual(telemetry.map((t) => [t.port, t.served]), telemetry.map(() => [telemetry[0]!.port, 'telemetry']));
+      assert.notEqual(telemetry[0]!.port, probe.port);
+      // The proxy's socket and the registration, as always.
+      assert.equal(probe.port, Number(env.LRAP_LISTENER_PORT));
+      assert.equal(probe.served, 'served');
+      assert.equal(probe.handed._LRAP_REGISTER_ID, 'id-5');
+    });
+
+    test('where it does not resolve: one socket on 127.0.0.1, where the Node part would listen', async () => {
+      api.answer(ok('id-6', REGISTERED));
+      const probe = await run(launcher, await envWith(), [], { dir: files, files: { hosts: NO_SANDBOX_HOSTS, nsswitch: 'hosts: files\n' } });
+      assert.match(probe.handed._LRAP_TELEMETRY_FDS ?? '', /^loopback:\d+$/);
+      assert.equal(probe.telemetry?.length, 1);
+      assert.equal(probe.telemetry[0]!.address, '127.0.0.1');
+      assert.equal(probe.telemetry[0]!.served, 'telemetry');
+      assert.equal(probe.handed._LRAP_REGISTER_ID, 'id-6');
+    });
+
+    test('where the resolver cannot tell (its DNS server refuses): nothing for them, the Node part looks the name up itself', async () => {
+      const probe = await run(launcher, await envWith(), [], {
+        dir: files, files: { hosts: NO_SANDBOX_HOSTS, nsswitch: 'hosts: files dns\n', resolv: 'nameserver 127.0.0.1\n', network: false },
+      });
+      assert.equal(probe.handed._LRAP_TELEMETRY_FDS, undefined);
+      assert.equal(probe.telemetry, undefined);
+      assert.equal(probe.served, 'served', 'the proxy\'s socket is handed over all the same');
+    });
+
+    test('where the answer would be late (a DNS server that never answers): nothing for them, and no wait for its timeout', { timeout: 20_000 }, async () => {
+      // The server's socket is bound before the launcher starts, and never read: queries go unanswered.
+      // The resolver would wait 30 s for it: the safety net's timeout fails the test if the launcher did.
+      const probe = await run(launcher, await envWith(), [], {
+        dir: files,
+        files: { hosts: NO_SANDBOX_HOSTS, nsswitch: 'hosts: files dns\n', resolv: 'nameserver 127.0.0.1\noptions timeout:30 attempts:1\n', network: false, silentDns: true },
+      });
+      assert.equal(probe.handed._LRAP_TELEMETRY_FDS, undefined);
+      assert.equal(probe.served, 'served');
+    });
+  });
+
   test('hand-over variables from the function\'s environment never reach the Node part', async () => {
-    const forged = { _LRAP_REGISTER_STATUS: '200', _LRAP_REGISTER_ID: 'forged', _LRAP_LISTEN_FD: '999' };
+    const forged = { _LRAP_REGISTER_STATUS: '200', _LRAP_REGISTER_ID: 'forged', _LRAP_LISTEN_FD: '999', _LRAP_TELEMETRY_FDS: 'resolved:998,999' };
     api.answer(ok('id-4', '{}'));
     const handing = await run(launcher, await envWith(forged));
     assert.equal(handing.handed._LRAP_REGISTER_ID, 'id-4');
     assert.notEqual(handing.handed._LRAP_LISTEN_FD, '999');
+    assert.notEqual(handing.handed._LRAP_TELEMETRY_FDS, 'resolved:998,999');
     assert.equal(handing.served, 'served');
     const skipping = await run(launcher, await envWith({ ...forged, LRAP_LISTENER_PORT: 'not-a-port' }));
     assert.deepEqual(skipping.handed, {});
@@ -314,6 +421,79 @@ describe('the Go launcher in front of the Node part', () => {
   });
 });
 
+describe('the Go launcher in front of the Node part, where sandbox.localdomain is in the hosts file', () => {
+  let dir: string;
+  let receiver: OtlpReceiver;
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ltp-resolving-'));
+    receiver = await OtlpReceiver.start();
+  });
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await receiver.close();
+  });
+
+  /** Lambda's view of the name as this machine can give it (loopback only): both address families. */
+  const HOSTS = '127.0.0.1 localhost\n127.0.0.1 sandbox.localdomain sandbox\n::1 sandbox.localdomain sandbox\n';
+
+  /** The built layer, its launcher run with HOSTS as /etc/hosts; started in the sandbox with tracing on. */
+  async function startResolving(name: string, env: Record<string, string> = {}): Promise<{ sandbox: LambdaSandbox; pid: number }> {
+    const layer = path.join(dir, name);
+    mkdirSync(path.join(layer, 'extensions'), { recursive: true });
+    const { command, args } = withResolverFiles(layer, { hosts: HOSTS, nsswitch: 'hosts: files dns\n' }, path.join(LAYER, 'extensions/lambda-trace-proxy'));
+    const extension = path.join(layer, 'extensions/lambda-trace-proxy');
+    writeFileSync(extension, `#!/bin/sh\nexec ${[command, ...args].map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ')}\n`);
+    chmodSync(extension, 0o755);
+    const port = await freePort();
+    const sandbox = shutDownAtEnd(new LambdaSandbox({
+      layerDir: layer, runtime: 'external', wrapper: WRAPPER,
+      env: { LRAP_LISTENER_PORT: String(port), OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, LRAP_LOG_LEVEL: 'debug', ...env },
+    }));
+    await sandbox.start();
+    return { sandbox, pid: extensionPid(port) };
+  }
+
+  /** The descriptors the launcher handed over for the Telemetry API listener, from the environment Node was started with. */
+  function handedTelemetryFds(pid: number): number[] {
+    const handed = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').find((kv) => kv.startsWith('_LRAP_TELEMETRY_FDS='));
+    const m = /^_LRAP_TELEMETRY_FDS=resolved:([\d,]+)$/.exec(handed ?? '');
+    assert.ok(m, `the launcher handed the listener's sockets over as resolved: ${handed}`);
+    return m[1]!.split(',').map(Number);
+  }
+
+  test('the Telemetry API listener serves on the launcher\'s sockets, one on each address, and Lambda\'s deliveries arrive', async () => {
+    const { sandbox, pid } = await startResolving('resolved');
+    try {
+      const subscription = sandbox.requests.find((r) => r.method === 'PUT' && r.url.endsWith('/telemetry'));
+      assert.ok(subscription, 'subscribed');
+      const port = Number(new URL((JSON.parse(subscription.body.toString()) as { destination: { URI: string } }).destination.URI).port);
+      const sockets = listeningSockets(pid).filter((s) => s.port === port);
+      // 127.0.0.1 and ::1 as the kernel writes them, on the descriptors the launcher handed over.
+      assert.deepEqual(sockets.map((s) => `${s.table} ${s.address}`).sort(), ['tcp 0100007F', `tcp6 ${'0'.repeat(24)}01000000`]);
+      assert.deepEqual(sockets.map((s) => s.fd).sort(), handedTelemetryFds(pid).sort());
+      await sandbox.waitForEvent('telemetry-delivered', { match: (e) => e.detail['ok'] === true, timeoutMs: 10_000 });
+      const stderr = sandbox.output('lambda-trace-proxy').stderr;
+      assert.doesNotMatch(stderr, /LRAP_HANDOVER_FAILED|LRAP_TELEMETRY_LOOPBACK|LRAP_TELEMETRY_LISTEN_PARTIAL/);
+      assert.match(stderr, /"code":"LRAP_TELEMETRY_SUBSCRIBED"/);
+    } finally {
+      await sandbox.shutdown().catch(() => undefined);
+    }
+  });
+
+  test('with platform telemetry off, the launcher\'s sockets are closed: only the proxy listens', async () => {
+    const { sandbox, pid } = await startResolving('telemetry-off', { LRAP_TELEMETRY_API: 'false' });
+    try {
+      const handed = handedTelemetryFds(pid);
+      const sockets = listeningSockets(pid);
+      assert.deepEqual(sockets.map((s) => `${s.table} ${s.address}`), ['tcp 0100007F'], `only the proxy's socket among ${JSON.stringify(sockets)}`);
+      assert.ok(!sockets.some((s) => handed.includes(s.fd)));
+      assert.equal(sandbox.requests.filter((r) => r.url.endsWith('/telemetry')).length, 0);
+    } finally {
+      await sandbox.shutdown().catch(() => undefined);
+    }
+  });
+});
+
 describe('the Node part, handed over what the launcher could not do right', () => {
   let dir: string;
   before(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'ltp-handover-')); });
@@ -333,10 +513,10 @@ describe('the Node part, handed over what the launcher could not do right', () =
     return layer;
   }
 
-  async function sandboxWith(layer: string): Promise<{ sandbox: LambdaSandbox; port: number }> {
+  async function sandboxWith(layer: string, env: Record<string, string> = { OTEL_SDK_DISABLED: 'true' }): Promise<{ sandbox: LambdaSandbox; port: number }> {
     const port = await freePort();
     const sandbox = shutDownAtEnd(new LambdaSandbox({
-      layerDir: layer, runtime: 'external', wrapper: WRAPPER, env: { LRAP_LISTENER_PORT: String(port), OTEL_SDK_DISABLED: 'true' },
+      layerDir: layer, runtime: 'external', wrapper: WRAPPER, env: { LRAP_LISTENER_PORT: String(port), ...env },
     }));
     return { sandbox, port };
   }
@@ -383,6 +563,68 @@ describe('the Node part, handed over what the launcher could not do right', () =
     } finally {
       await sandbox.shutdown().catch(() => undefined);
     }
+  });
+
+  describe('the Telemetry API listener\'s sockets', () => {
+    let receiver: OtlpReceiver;
+    before(async () => { receiver = await OtlpReceiver.start(); });
+    after(() => receiver.close());
+
+    /** What descriptor `fd` of process `pid` is open on, if it is. */
+    const linkOf = (pid: number, fd: number): string | undefined => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return undefined;
+      }
+    };
+
+    /** Starts `layer` with tracing on; once Lambda has delivered to the listener, gives the extension's stderr to `check`, with its process. */
+    async function subscribedAndDelivered(layer: string, check: (stderr: string, pid: number) => void): Promise<void> {
+      const { sandbox, port } = await sandboxWith(layer, { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, LRAP_LOG_LEVEL: 'debug' });
+      try {
+        await sandbox.start();
+        await sandbox.waitForEvent('telemetry-delivered', { match: (e) => e.detail['ok'] === true, timeoutMs: 10_000 });
+        const stderr = sandbox.output('lambda-trace-proxy').stderr;
+        assert.match(stderr, /"code":"LRAP_TELEMETRY_SUBSCRIBED"/);
+        check(stderr, extensionPid(port));
+      } finally {
+        await sandbox.shutdown().catch(() => undefined);
+      }
+    }
+
+    test('one it cannot serve on: closed, the listener listens itself (LRAP_HANDOVER_FAILED), and Lambda\'s deliveries arrive', async () => {
+      await subscribedAndDelivered(handingLayer('telemetry-not-a-socket', { _LRAP_TELEMETRY_FDS: 'loopback:5' }), (stderr, pid) => {
+        assert.match(stderr, /"msg":"cannot serve on the launcher's Telemetry API sockets; listening again".*"code":"LRAP_HANDOVER_FAILED"/);
+        // Closed (the number may since have gone to another descriptor).
+        assert.notEqual(linkOf(pid, 5), '/dev/null');
+      });
+    });
+
+    test('sockets on two ports: both closed (their ports freed), the listener listens itself (LRAP_HANDOVER_FAILED), and deliveries arrive', async () => {
+      // fds 5 and 6: listening, each on a port of the kernel's choosing, as a launcher that had bound them apart would hand over.
+      const layer = handingLayer('telemetry-two-ports', { _LRAP_TELEMETRY_FDS: 'resolved:5,6' }, [
+        'python3', '-c', [
+          'import os, socket, sys',
+          'for fd in (5, 6):\n  s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); os.dup2(s.fileno(), fd)',
+          'os.execv(sys.argv[1], sys.argv[1:])',
+        ].join('\n'),
+      ]);
+      await subscribedAndDelivered(layer, (stderr, pid) => {
+        const refused = /"code":"LRAP_HANDOVER_FAILED".*127\.0\.0\.1:(\d+), 127\.0\.0\.1:(\d+), not on one TCP port/.exec(stderr);
+        assert.ok(refused, stderr);
+        const ports = [Number(refused[1]), Number(refused[2])];
+        assert.notEqual(ports[0], ports[1]);
+        assert.deepEqual(listeningSockets(pid).filter((s) => ports.includes(s.port)), []);
+      });
+    });
+
+    test('a value the launcher would not write: left alone, the listener resolves the name and listens itself', async () => {
+      await subscribedAndDelivered(handingLayer('telemetry-malformed', { _LRAP_TELEMETRY_FDS: 'resolved:5,5' }), (stderr, pid) => {
+        assert.doesNotMatch(stderr, /LRAP_HANDOVER_FAILED/);
+        assert.equal(linkOf(pid, 5), '/dev/null', 'fd 5 untouched');
+      });
+    });
   });
 
   test('a register whose answer the launcher lost: the Node part registers again (LRAP_EXTENSIONS_API_RETRY) and serves', async () => {
