@@ -9,7 +9,10 @@
 #   /opt/extensions only; our wrapper is /opt/wrapper-script.sh);
 # - mounts a private tmpfs (512 MB, as in Lambda) on /tmp: our wrapper writes
 #   /tmp/.lambda-trace-proxy-<port>.instance, which must not meet another test's. Paths given that
-#   live under /tmp (the repo, a logs directory: CI may clone under /tmp) are bound back in place.
+#   live under /tmp (the repo, a logs directory: CI may clone under /tmp) are bound back in place;
+# - puts sandbox.localdomain (and sandbox) in the hosts file, as Lambda's environment has its own
+#   name there: the Telemetry API delivers to it, and the extension (the standalone layers' launcher,
+#   else Node) listens where it resolves. Here that is loopback, the namespace's only interface.
 private_mounts() {
   local layer="$1"; shift
   ip link set lo up
@@ -26,6 +29,9 @@ private_mounts() {
     # name, which now names the new, empty directory.
     mount --no-canonicalize --bind "/proc/$$/fd/${fds[$i]}" "${keep[$i]}"
   done
+  mkdir -p /tmp/.namespace
+  { cat /etc/hosts; echo '127.0.0.1 sandbox.localdomain sandbox'; } >/tmp/.namespace/hosts
+  mount --bind /tmp/.namespace/hosts /etc/hosts
 }
 
 # wait_http <url> <seconds> <name> <pid> <log>: until any HTTP answer comes; fails when the
