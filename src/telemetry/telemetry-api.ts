@@ -14,7 +14,6 @@
 // address pattern, which dns.lookup and net's listen both reach (even for an
 // IPv4 address: listen checks every address for IPv6 link-local).
 
-import { lookup } from 'node:dns/promises';
 import http from 'node:http';
 import { closeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -44,6 +43,13 @@ export const SANDBOX_HOST = 'sandbox.localdomain';
 export type ResolveAll = (hostname: string) => Promise<readonly { address: string }[]>;
 
 /**
+ * dns.lookup with all: true. node:dns/promises is loaded only by a listener that
+ * looks the name up itself, not by one given the launcher's sockets (0.15-0.5 ms
+ * of CPU before /event/next, perf_hooks being loaded already).
+ */
+const lookUpAll: ResolveAll = async (hostname) => (await import('node:dns/promises')).lookup(hostname, { all: true });
+
+/**
  * How long the name's lookup may take. In Lambda it is answered from the
  * environment's own hosts file in well under a millisecond; a resolver that
  * never answers (getaddrinfo waits for resolv.conf's timeouts, several seconds
@@ -69,7 +75,7 @@ export class TelemetryListener {
   readonly #sockets: TelemetrySockets | undefined;
   #failedOnce = false;
 
-  constructor(onEvents: (events: PlatformEvent[]) => void, log: Logger, { sockets, resolve = (name) => lookup(name, { all: true }) }: TelemetryListenerOptions = {}) {
+  constructor(onEvents: (events: PlatformEvent[]) => void, log: Logger, { sockets, resolve = lookUpAll }: TelemetryListenerOptions = {}) {
     this.#log = log;
     this.#resolve = resolve;
     this.#sockets = sockets;
