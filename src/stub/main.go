@@ -14,9 +14,8 @@
 //
 // While the register request is in flight it also resolves sandbox.localdomain
 // and binds the Telemetry API listener's sockets there, which it hands over
-// too: Node's own lookup and listen with a host name cost it 3-7 ms of CPU
-// before its first /event/next (Node 22 compiles its IPv6 address pattern on
-// the first use, which both a lookup and a listen on any address reach).
+// too: Node's own lookup cost it 3-7 ms of CPU before its first /event/next
+// (Node 22 compiles its IPv6 address pattern the first time dns.lookup runs).
 //
 // Whatever it is not sure of (arguments, settings the Node part would refuse or
 // read differently, a port it cannot bind) makes it exec the Node part with

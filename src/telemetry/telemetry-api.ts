@@ -9,10 +9,9 @@
 // of the tracing bundle): the name's lookup is never on the cold start's path
 // to registration. In the standalone layers the launcher (src/stub) has looked
 // the name up and bound the sockets already, while it registered: the listener
-// serves on those. Its own lookup and listen with an address cost Node 22 3-7
-// ms of CPU before the first /event/next, most of it compiling Node's IPv6
-// address pattern, which dns.lookup and net's listen both reach (even for an
-// IPv4 address: listen checks every address for IPv6 link-local).
+// serves on those. Its own lookup cost Node 22 3-7 ms of CPU before the first
+// /event/next, most of it compiling Node's IPv6 address pattern, which
+// dns.lookup runs on every name (to tell an address from a name).
 
 import http from 'node:http';
 import { closeSync } from 'node:fs';
