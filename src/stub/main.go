@@ -239,6 +239,12 @@ func lookUpSandbox() func() sandboxAnswer {
 		answer <- sandboxAnswer{addrs: unique, sure: len(unique) > 0}
 	}()
 	return func() sandboxAnswer {
+		// An answer already there wins over a budget also spent (select picks at random among ready cases).
+		select {
+		case found := <-answer:
+			return found
+		default:
+		}
 		select {
 		case found := <-answer:
 			return found

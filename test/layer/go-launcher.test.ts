@@ -84,14 +84,17 @@ class ScriptedApi {
   readonly requests: string[] = [];
   readonly #server = net.createServer((socket) => this.#serve(socket));
   #answer: Answer = '';
+  #lateMs = 0;
 
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
     return `127.0.0.1:${(this.#server.address() as net.AddressInfo).port}`;
   }
 
-  answer(answer: Answer): void {
+  /** What the next requests get, `lateMs` after they arrived (a Lambda slow to answer). */
+  answer(answer: Answer, lateMs = 0): void {
     this.#answer = answer;
+    this.#lateMs = lateMs;
     this.requests.length = 0;
   }
 
@@ -108,8 +111,10 @@ class ScriptedApi {
       const length = Number(/\r\ncontent-length: *(\d+)/i.exec(text)?.[1] ?? 0);
       if (text.length < end + 4 + length) return;
       this.requests.push(text);
-      if (this.#answer === 'reset') socket.resetAndDestroy();
-      else socket.end(this.#answer);
+      const answer = this.#answer;
+      const reply = () => (answer === 'reset' ? socket.resetAndDestroy() : socket.end(answer));
+      if (this.#lateMs > 0) setTimeout(reply, this.#lateMs);
+      else reply();
     });
     socket.on('error', () => undefined);
   }
@@ -317,6 +322,16 @@ describe('the Go launcher in front of a probe', () => {
       assert.equal(probe.port, Number(env.LRAP_LISTENER_PORT));
       assert.equal(probe.served, 'served');
       assert.equal(probe.handed._LRAP_REGISTER_ID, 'id-5');
+    });
+
+    test('a register slower than the lookup\'s budget: the answer already in is handed over all the same', async () => {
+      // Both the answer and the spent budget are ready when the register returns: the answer must win every time.
+      for (let i = 0; i < 4; i++) {
+        api.answer(ok(`id-slow-${i}`, REGISTERED), 60);
+        const probe = await run(launcher, await envWith(), [], { dir: files, files: { hosts: LAMBDA_LIKE_HOSTS, nsswitch: 'hosts: files dns\n' } });
+        assert.equal(probe.handed._LRAP_REGISTER_ID, `id-slow-${i}`);
+        assert.match(probe.handed._LRAP_TELEMETRY_FDS ?? '', /^resolved:\d+,\d+$/, `run ${i}`);
+      }
     });
 
     test('where it does not resolve: one socket on 127.0.0.1, where the Node part would listen', async () => {
