@@ -1,14 +1,16 @@
 // Managed Instances: memory is given back once traffic stops (one collection per quiet
-// spell), never while an invocation runs, and steady traffic never triggers it.
+// spell, at most one per interval), never while an invocation runs, and steady traffic never triggers it.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { QuietRelease } from '../../src/lifecycle/quiet-release.ts';
 
-function setUp(t: { mock: { timers: { enable(o: { apis: ['setTimeout'] }): void } } }) {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+function setUp(t: { mock: { timers: { enable(o: { apis: ['setTimeout', 'Date'] }): void } } }) {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const state = { running: false, released: 0 };
-  const release = new QuietRelease({ busy: () => state.running, release: () => { state.released++; }, quietMs: 1_000 });
+  const release = new QuietRelease({
+    busy: () => state.running, release: () => { state.released++; }, quietMs: 1_000, intervalMs: 30_000, now: () => Date.now(),
+  });
   return { release, state };
 }
 
@@ -45,4 +47,38 @@ test('nothing is collected while an invocation that started during the spell sti
   release.quiet();
   t.mock.timers.tick(1_000);
   assert.equal(state.released, 1);
+});
+
+test('a pause soon after a release waits for the interval: traffic that pauses every few seconds is not made to pay again and again', (t) => {
+  const { release, state } = setUp(t);
+  release.quiet();
+  t.mock.timers.tick(1_000);
+  assert.equal(state.released, 1);
+  // Traffic again 4 s later, for 5 s, then a 2 s pause: 10 s after the release, too soon.
+  t.mock.timers.tick(4_000);
+  for (let i = 0; i < 10; i++) {
+    release.quiet();
+    t.mock.timers.tick(500);
+  }
+  release.quiet();
+  t.mock.timers.tick(2_000);
+  assert.equal(state.released, 1, 'no second release 10 s after the first');
+  // The pause goes on: memory is given back once the interval is over, 30 s after the first release.
+  t.mock.timers.tick(18_999);
+  assert.equal(state.released, 1);
+  t.mock.timers.tick(1);
+  assert.equal(state.released, 2);
+});
+
+test('a pause that begins after the interval is over is released a quiet spell later, as the first one', (t) => {
+  const { release, state } = setUp(t);
+  release.quiet();
+  t.mock.timers.tick(1_000);
+  assert.equal(state.released, 1);
+  t.mock.timers.tick(40_000);
+  release.quiet();
+  t.mock.timers.tick(999);
+  assert.equal(state.released, 1);
+  t.mock.timers.tick(1);
+  assert.equal(state.released, 2);
 });
