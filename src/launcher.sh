@@ -39,6 +39,10 @@ if [ -f "$here/extension.cjs" ]; then
 else
   name=${0##*/}
   root="$here/../lambda-trace-proxy"
+  # The slim layer: no Go launcher in front, so a hand-over variable (src/stub) came from the
+  # function's environment, which extensions inherit: Node would take descriptors it does not own and
+  # a registration that never happened. The list is src/settings/launcher-handover.ts's (a test checks).
+  unset _LRAP_LISTEN_FD _LRAP_REGISTER_STATUS _LRAP_REGISTER_ID _LRAP_REGISTER_BODY _LRAP_REGISTER_BROKEN _LRAP_TELEMETRY_FDS
 fi
 bundle="$root/extension.cjs"
 

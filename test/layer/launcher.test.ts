@@ -84,27 +84,36 @@ describe('the slim layer in a Lambda sandbox', () => {
     rmSync(tools, { recursive: true, force: true });
   });
 
-  test('runs on the function\'s Node, proxies an invocation byte for byte and exports its span', async () => {
-    const receiver = await OtlpReceiver.start();
-    const env = await startWithProxy({
-      layerDir: slim.dir, wrapper: slim.wrapper,
-      env: { PATH: PATH_WITH_NODE, OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
+  // The Go launcher's hand-over variables (src/settings/launcher-handover.ts) set in the function's
+  // environment, which extensions inherit: with no Go launcher in front, the slim launcher drops them,
+  // or Node would take descriptor 0 for its listener and a made-up registration for its own.
+  const FORGED_HANDOVER = {
+    _LRAP_LISTEN_FD: '0', _LRAP_TELEMETRY_FDS: 'loopback:1',
+    _LRAP_REGISTER_STATUS: '200', _LRAP_REGISTER_ID: 'forged-id', _LRAP_REGISTER_BODY: '{}',
+  };
+  for (const [what, extraEnv] of [['', {}], [', ignoring hand-over variables set in the function\'s environment', FORGED_HANDOVER]] as const) {
+    test(`runs on the function's Node, proxies an invocation byte for byte and exports its span${what}`, async () => {
+      const receiver = await OtlpReceiver.start();
+      const env = await startWithProxy({
+        layerDir: slim.dir, wrapper: slim.wrapper,
+        env: { PATH: PATH_WITH_NODE, OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, ...extraEnv },
+      });
+      try {
+        const invoked = env.sandbox.invoke('{"big":12345678901234567890}');
+        const got = await next(env.proxy);
+        assert.equal(got.body.toString(), '{"big":12345678901234567890}');
+        const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
+        const posted = await respond(env.proxy, id, Buffer.from('{"ok":1}'));
+        assert.equal(posted.status, 202);
+        assert.equal((await invoked).body.toString(), '{"ok":1}');
+        // Tracing is a file of its own, loaded after register: the layer must carry it.
+        await receiver.waitForSpan((span) => span.attributes['faas.invocation.id'] === id, { timeoutMs: 10_000 });
+      } finally {
+        await env.sandbox.shutdown();
+        await receiver.close();
+      }
     });
-    try {
-      const invoked = env.sandbox.invoke('{"big":12345678901234567890}');
-      const got = await next(env.proxy);
-      assert.equal(got.body.toString(), '{"big":12345678901234567890}');
-      const id = raw(got.rawHeaders, 'lambda-runtime-aws-request-id')!;
-      const posted = await respond(env.proxy, id, Buffer.from('{"ok":1}'));
-      assert.equal(posted.status, 202);
-      assert.equal((await invoked).body.toString(), '{"ok":1}');
-      // Tracing is a file of its own, loaded after register: the layer must carry it.
-      await receiver.waitForSpan((span) => span.attributes['faas.invocation.id'] === id, { timeoutMs: 10_000 });
-    } finally {
-      await env.sandbox.shutdown();
-      await receiver.close();
-    }
-  });
+  }
 
   test('on a Node older than 22.15 it registers and fails the Init with Extension.UnsupportedNode', async () => {
     const oldNode = olderNode(tools);

@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, fstatSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HANDOVER_VARIABLES, parseLauncherHandover, takeLauncherHandover, TelemetrySockets } from '../../src/settings/launcher-handover.ts';
@@ -89,6 +89,13 @@ test('the sockets are taken once; those nobody took are closed, those taken are 
 test('every variable the launcher writes is one the extension removes from its environment', () => {
   assert.deepEqual([...HANDOVER_VARIABLES].sort(),
     ['_LRAP_LISTEN_FD', '_LRAP_REGISTER_BODY', '_LRAP_REGISTER_BROKEN', '_LRAP_REGISTER_ID', '_LRAP_REGISTER_STATUS', '_LRAP_TELEMETRY_FDS']);
+});
+
+test('the slim layer\'s launcher, which has no Go launcher in front, unsets every hand-over variable the function\'s environment may carry', () => {
+  const launcher = readFileSync(new URL('../../src/launcher.sh', import.meta.url), 'utf8');
+  const unset = /^\s*unset (_LRAP_\w+(?: _LRAP_\w+)*)\s*$/m.exec(launcher);
+  assert.ok(unset, 'launcher.sh unsets the hand-over variables in one line');
+  assert.deepEqual(unset[1]!.split(' ').sort(), [...HANDOVER_VARIABLES].sort());
 });
 
 test('taking the hand-over removes its variables from the environment, and only those', () => {
