@@ -45,6 +45,9 @@ interface Exchange {
   readonly res: http.ServerResponse;
   /** Ends what this exchange owes its observers (a `/next` answered with nothing, a post not delivered). */
   abort?: (failure: string) => void;
+  /** Its neighbours among the exchanges in flight (RuntimeApiProxy #newest), while it is one. */
+  older?: Exchange | undefined;
+  newer?: Exchange | undefined;
 }
 
 /** Errors that mean the connection itself broke (not an answer from Lambda). */
@@ -68,7 +71,18 @@ export class RuntimeApiProxy {
   // same few connections instead of paying a handshake. No socket timeout:
   // `/next` is a long poll that lasts as long as the environment is idle.
   readonly #agent: http.Agent;
-  readonly #active = new Set<Exchange>();
+  // The exchanges in flight, for close(): linked through their own fields, newest first, not kept in
+  // a Set. A Set's table is rebuilt as entries come and go, and a table V8 had already moved to its
+  // old generation leaves, once replaced, stale pointers to the exchanges it held; until the next full
+  // collection they keep those exchanges, and all they link to (both messages, the upstream request,
+  // closures, headers), alive through every young-generation collection, so they too are moved to
+  // the old generation to die there, and the full collections that free them deoptimize code.
+  // Measured (8 in flight, 1 KB, v8.GCProfiler's old space before and after each scavenge): tracing
+  // off 7.4 -> 1.2 KiB per invocation promoted, full collections per 8,000 invocations 16 -> 3;
+  // tracing on 10.6 -> 4.9, 26 -> 12; the node:http relay promotes 0.02. Unlinking overwrites every
+  // pointer to the exchange, so nothing stale is left anywhere.
+  #newest: Exchange | undefined;
+  #inFlight = 0;
   /** When each pooled connection last became idle, counted in freeze points. */
   readonly #freedAt = new WeakMap<Socket, number>();
   #freezePoint = 0;
@@ -167,8 +181,10 @@ export class RuntimeApiProxy {
   async close(deadline: number): Promise<void> {
     this.#server.close();
     this.#server.closeIdleConnections();
-    for (const ex of this.#active) if (ex.route.kind === 'next') ex.res.destroy();
-    if (this.#active.size > 0) {
+    const polls: http.ServerResponse[] = [];
+    for (let ex = this.#newest; ex !== undefined; ex = ex.older) if (ex.route.kind === 'next') polls.push(ex.res);
+    for (const res of polls) res.destroy();
+    if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
         this.#onIdle = () => { clearTimeout(timer); resolve(); };
@@ -206,17 +222,30 @@ export class RuntimeApiProxy {
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.sendDate = false; // Lambda's own Date header, if any, is forwarded instead.
     const route = classifyRoute(req.method, req.url);
-    const exchange: Exchange = { route, req, res };
-    this.#active.add(exchange);
-    res.on('close', () => {
-      this.#active.delete(exchange);
-      if (this.#active.size === 0) this.#onIdle?.();
+    const exchange: Exchange = { route, req, res, older: this.#newest, newer: undefined };
+    if (this.#newest !== undefined) this.#newest.newer = exchange;
+    this.#newest = exchange;
+    this.#inFlight++;
+    res.once('close', () => {
+      this.#unlink(exchange);
+      if (this.#inFlight === 0) this.#onIdle?.();
     });
     try {
       this.#forward(exchange);
     } catch (err) {
       this.#internalError(exchange, err);
     }
+  }
+
+  /** Takes a finished exchange out of those in flight (see #newest). */
+  #unlink(exchange: Exchange): void {
+    const { older, newer } = exchange;
+    if (newer !== undefined) newer.older = older;
+    else this.#newest = older;
+    if (older !== undefined) older.newer = newer;
+    exchange.older = undefined;
+    exchange.newer = undefined;
+    this.#inFlight--;
   }
 
   /**
