@@ -61,15 +61,21 @@ async function loopbackServer(): Promise<net.Server> {
   return server;
 }
 
-test('listens on a loopback port and serves there, without loading node:cluster', async () => {
-  const { report, stop } = await startChild({ port: 0, host: '127.0.0.1' });
+/** The child listens on 127.0.0.1 (on `port`, when given), serves there, and has not loaded node:cluster; then it stops. */
+async function assertServesWithoutCluster(child: Awaited<ReturnType<typeof startChild>>, port?: number): Promise<void> {
+  const { report, stop } = child;
   try {
     assert.equal(report.address?.address, '127.0.0.1');
+    if (port !== undefined) assert.equal(report.address?.port, port);
     assert.equal(await get(report.address!.port), 'served');
     assert.equal(report.cluster, false);
   } finally {
     await stop();
   }
+}
+
+test('listens on a loopback port and serves there, without loading node:cluster', async () => {
+  await assertServesWithoutCluster(await startChild({ port: 0, host: '127.0.0.1' }));
 });
 
 test('serves on a listening descriptor it is handed, without loading node:cluster', async () => {
@@ -79,15 +85,9 @@ test('serves on a listening descriptor it is handed, without loading node:cluste
   // only the child accepts on it.
   const fd = (handed as net.Server & { _handle?: { fd?: number } })._handle?.fd;
   assert.ok(typeof fd === 'number' && fd >= 0, 'a listening TCP socket has a descriptor');
-  const { report, stop } = await startChild({ fd: 3 }, fd);
+  const child = await startChild({ fd: 3 }, fd);
   handed.close();
-  try {
-    assert.deepEqual(report.address && { address: report.address.address, port: report.address.port }, { address: '127.0.0.1', port });
-    assert.equal(await get(port), 'served');
-    assert.equal(report.cluster, false);
-  } finally {
-    await stop();
-  }
+  await assertServesWithoutCluster(child, port);
 });
 
 test('a port in use fails as listen() fails: the server\'s error event, with listen()\'s message', async () => {
