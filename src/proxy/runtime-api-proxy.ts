@@ -7,7 +7,7 @@
 
 import http from 'node:http';
 import { closeSync } from 'node:fs';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { HostPort } from '../settings/core-config.ts';
 import type { Logger } from '../log.ts';
@@ -18,11 +18,8 @@ import { streamBody } from './stream-body.ts';
 import { freeBuffer, freeSocketReads, WrittenChunks } from './written-chunks.ts';
 import { RUNTIME_API_MAX_HEADER_BYTES, RUNTIME_API_MAX_HEADERS_COUNT } from './header-limits.ts';
 import type { CollectYoungGeneration } from './young-generation.ts';
-import { listenWithoutCluster, type ListenOptions } from '../listen-without-cluster.ts';
+import { listenWithoutCluster, type ListenAddress } from '../listen-without-cluster.ts';
 import { READ_MORE, READ_WHOLE, type BodyReader, type EventAnswer, type EventRewrite, type HandedOutEvent, type InvocationObserver, type RuntimeSignals } from './invocation-observer.ts';
-
-/** What `server.address()` gives: a TCP address, a pipe's path, or null once closed. */
-type ListenAddress = AddressInfo | string | null;
 
 /** An event's announced Content-Length is trusted for one up-front allocation up to this size (Lambda's limit is 6 MB). */
 const MAX_PREALLOCATED_EVENT_BYTES = 8 * 1024 * 1024;
@@ -135,7 +132,7 @@ export class RuntimeApiProxy {
 
   /** Opens the listener on loopback only: nothing outside the sandbox may drive the Runtime API. */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    const address = await this.#listen({ port, host });
+    const address = await listenWithoutCluster(this.#server, { port, host });
     return typeof address === 'object' && address !== null ? address.port : port;
   }
 
@@ -146,7 +143,7 @@ export class RuntimeApiProxy {
   async listenOnFd(fd: number, port: number): Promise<number> {
     let address: ListenAddress;
     try {
-      address = await this.#listen({ fd });
+      address = await listenWithoutCluster(this.#server, { fd });
     } catch (err) {
       // Not a socket Node can serve on: the descriptor is still ours to close (a port it may hold is freed).
       try { closeSync(fd); } catch { /* already closed */ }
@@ -161,17 +158,6 @@ export class RuntimeApiProxy {
     throw new Error(`the launcher's socket listens on ${where}, not on 127.0.0.1:${port}`);
   }
 
-  /** Listens; resolves with the address it listens on, as `server.address()` gives it. */
-  #listen(options: ListenOptions): Promise<ListenAddress> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.#server.once('error', onError);
-      listenWithoutCluster(this.#server, options, () => {
-        this.#server.off('error', onError);
-        resolve(this.#server.address());
-      });
-    });
-  }
 
   /**
    * Stops accepting requests and waits (until `deadline`, a performance.now()

@@ -16,7 +16,7 @@
 import http from 'node:http';
 import { closeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { listenWithoutCluster, type ListenOptions } from '../listen-without-cluster.ts';
+import { listenWithoutCluster, type ListenAddress, type ListenOptions } from '../listen-without-cluster.ts';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
 import type { HostPort } from '../settings/core-config.ts';
@@ -135,7 +135,7 @@ export class TelemetryListener {
    * caller listens as if none had been handed over.
    */
   async #serveOn(fds: readonly number[], resolved: boolean): Promise<number> {
-    const addresses: ReturnType<http.Server['address']>[] = [];
+    const addresses: ListenAddress[] = [];
     let port: number | undefined;
     try {
       for (const fd of fds) addresses.push(await this.#listenOn({ fd }));
@@ -191,20 +191,15 @@ export class TelemetryListener {
   }
 
   /** Listens; resolves with the address it listens on, as `server.address()` gives it. */
-  #listenOn(where: ListenOptions): Promise<ReturnType<http.Server['address']>> {
+  async #listenOn(where: ListenOptions): Promise<ListenAddress> {
     // Timeouts off, as on the proxy's server: no connection-checking timer, nothing
     // to trip over while the environment is frozen between deliveries.
     const server = http.createServer({ requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0 }, this.#handler);
     server.timeout = 0;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      listenWithoutCluster(server, where, () => {
-        server.off('error', reject);
-        server.unref();
-        this.#servers.push(server);
-        resolve(server.address());
-      });
-    });
+    const address = await listenWithoutCluster(server, where);
+    server.unref();
+    this.#servers.push(server);
+    return address;
   }
 }
 

@@ -1,5 +1,5 @@
 // listenWithoutCluster listens as server.listen() does (port or handed-over descriptor, failures
-// as the server's 'error' event) without loading node:cluster. Each case runs in a child Node of its
+// with listen()'s own error) without loading node:cluster. Each case runs in a child Node of its
 // own: what a process has loaded is only seen from inside it, and this test's process may have loaded
 // node:cluster for reasons of its own.
 
@@ -19,8 +19,10 @@ import http from 'node:http';
 import { listenWithoutCluster } from ${JSON.stringify(MODULE)};
 const server = http.createServer((req, res) => res.end('served'));
 const report = (what) => process.stdout.write(JSON.stringify({ ...what, cluster: process.moduleLoadList.includes('NativeModule cluster') }) + '\\n');
-server.on('error', (err) => { report({ error: err.code, message: err.message }); process.exit(0); });
-listenWithoutCluster(server, JSON.parse(process.argv[1]), () => report({ address: server.address() }));
+listenWithoutCluster(server, JSON.parse(process.argv[1])).then(
+  (address) => report({ address }),
+  (err) => { report({ error: err.code, message: err.message }); process.exit(0); },
+);
 process.stdin.on('end', () => server.close()).resume();
 `;
 
@@ -90,7 +92,7 @@ test('serves on a listening descriptor it is handed, without loading node:cluste
   await assertServesWithoutCluster(child, port);
 });
 
-test('a port in use fails as listen() fails: the server\'s error event, with listen()\'s message', async () => {
+test('a port in use fails as listen() fails: listen()\'s error, with its message', async () => {
   const taken = await loopbackServer();
   const port = (taken.address() as net.AddressInfo).port;
   try {
