@@ -108,21 +108,16 @@ const PORT_ATTEMPTS = 5;
 export async function startWithProxy(options: ProxiedSandboxOptions = {}): Promise<ProxiedSandbox> {
   const receiver = options.tracing === true ? await OtlpReceiver.start() : undefined;
   try {
-    for (let attempt = 1; ; attempt++) {
-      const started = await startOnce(options, receiver, await (options.ports ?? freePort)());
-      if (started.listening || attempt === PORT_ATTEMPTS) {
-        if (!started.listening) throw started.error;
-        return started.env;
-      }
-    }
+    // A listener port the test set itself is not raced for: its failure is the test's to see.
+    const raced = (err: unknown) => options.env?.LRAP_LISTENER_PORT === undefined && isPortRace(err);
+    return await onFreePort((port) => startOnce(options, receiver, port), options.ports ?? freePort, raced);
   } catch (err) {
     await receiver?.close();
     throw err;
   }
 }
 
-async function startOnce(options: ProxiedSandboxOptions, receiver: OtlpReceiver | undefined, port: number):
-  Promise<{ listening: true; env: ProxiedSandbox } | { listening: false; error: unknown }> {
+async function startOnce(options: ProxiedSandboxOptions, receiver: OtlpReceiver | undefined, port: number): Promise<ProxiedSandbox> {
   const tracingEnv: Record<string, string> = receiver
     ? { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint }
     : { OTEL_SDK_DISABLED: 'true' };
@@ -146,12 +141,22 @@ async function startOnce(options: ProxiedSandboxOptions, receiver: OtlpReceiver 
   leftBehind.track(env);
   try {
     await sandbox.start();
-    return { listening: true, env };
+    return env;
   } catch (err) {
     leftBehind.forget(env);
     await sandbox.shutdown().catch(() => undefined);
-    if (options.env?.LRAP_LISTENER_PORT === undefined && isPortRace(err)) return { listening: false, error: err };
     throw err;
+  }
+}
+
+/** `start` on a port from `ports`, again on a fresh one (up to PORT_ATTEMPTS) while it fails as `raced` says. */
+async function onFreePort<T>(start: (port: number) => Promise<T>, ports: () => Promise<number>, raced: (err: unknown) => boolean): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await ports());
+    } catch (err) {
+      if (attempt === PORT_ATTEMPTS || !raced(err)) throw err;
+    }
   }
 }
 
@@ -173,17 +178,16 @@ function isPortRace(err: unknown): boolean {
 export async function startOnFreePort(
   make: (port: number) => LambdaSandbox | Promise<LambdaSandbox>, ports: () => Promise<number> = freePort,
 ): Promise<{ sandbox: LambdaSandbox; port: number }> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await ports();
+  return onFreePort(async (port) => {
     const sandbox = await make(port);
     try {
       await sandbox.start();
       return { sandbox, port };
     } catch (err) {
       await sandbox.shutdown().catch(() => undefined);
-      if (attempt === PORT_ATTEMPTS || !isPortRace(err)) throw err;
+      throw err;
     }
-  }
+  }, ports, isPortRace);
 }
 
 export interface RawResponse {
