@@ -24,7 +24,7 @@ import { renderChart, renderMemoryChart } from './chart.ts';
 import { RuntimeClient } from './runtime-client.ts';
 import { Samples } from './stats.ts';
 import { sampleStartup, STARTUP_KINDS } from './startup.ts';
-import { LAUNCHER, ROOT, startEnvironment, VARIANTS, type Environment, type EnvironmentOptions, type VariantName } from './variants.ts';
+import { BUILT_LAYER, ROOT, stageBuiltLayer, startEnvironment, VARIANTS, type Environment, type EnvironmentOptions, type VariantName } from './variants.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -51,7 +51,8 @@ const CHART_SVG = path.join(ROOT, 'test/bench/latency.svg');
 const MEMORY_SVG = path.join(ROOT, 'test/bench/memory.svg');
 
 async function main(): Promise<void> {
-  if (!existsSync(LAUNCHER)) throw new Error(`${LAUNCHER} is missing: run \`make bench\`, which builds the layer first.`);
+  if (!existsSync(BUILT_LAYER)) throw new Error(`${BUILT_LAYER} is missing: run \`make bench\`, which builds the layer first.`);
+  stageBuiltLayer();
   ensureSocat();
   const startedAt = new Date();
   const loadAtStart = os.loadavg()[0]!;

@@ -23,7 +23,6 @@
 // `direct`, `floor`, `relay` and `http-relay` are the yardsticks (the runtime straight to Lambda, socat,
 // the Node TCP relay, the smallest node:http proxy).
 
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Collector } from './collector.ts';
 import { runBurst } from './cycles.ts';
@@ -31,7 +30,7 @@ import { buildPayload, PAYLOAD_SIZES, SHAPES, type Shape } from './payloads.ts';
 import { killAllChildren, readCpuMs, readFootprint, readThreadsCpuMs } from './processes.ts';
 import { RuntimeClient } from './runtime-client.ts';
 import { Samples } from './stats.ts';
-import { BUNDLE, LAUNCHER, startEnvironment, type Environment } from './variants.ts';
+import { BUNDLE, layerLauncher, stageBuiltLayer, startEnvironment, type Environment } from './variants.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,7 +48,7 @@ const YARDSTICKS = { 'direct': 'direct', 'floor': 'floor', 'relay': 'node-relay'
 
 async function start(text: string, collectorEndpoint: string, event: Buffer): Promise<Environment> {
   const [label = text, tracing = 'on', flags = '', given = '', env = ''] = text.split('|');
-  // Neither flags nor a bundle: dist/layer as shipped (launcher included), as make bench starts it.
+  // Neither flags nor a bundle: the layer as shipped (launcher included), as make bench starts it.
   const bundle = given || (flags === '' ? 'layer:' : '');
   const common = { collectorEndpoint, managedInstances: true, eventSource: () => event };
   const yardstick = YARDSTICKS[label as keyof typeof YARDSTICKS];
@@ -58,7 +57,7 @@ async function start(text: string, collectorEndpoint: string, event: Buffer): Pr
   return startEnvironment(tracing === 'off' ? 'proxy-off' : 'proxy-on', {
     ...common,
     ...(bundle.startsWith('layer:')
-      ? { layer: { launcher: bundle === 'layer:' ? LAUNCHER : path.resolve(bundle.slice('layer:'.length), 'extensions/lambda-trace-proxy'), env: variables } }
+      ? { layer: { launcher: layerLauncher(bundle), env: variables } }
       : { direct: { nodeArgs: flags.split(' ').filter(Boolean), bundle: bundle || BUNDLE, env: variables } }),
   });
 }
@@ -71,6 +70,7 @@ function readCpu(pid: number | undefined): { user: number; system: number; total
 }
 
 async function main(): Promise<void> {
+  stageBuiltLayer();
   const shape = args.shape as Shape;
   if (!SHAPES.includes(shape)) throw new Error(`--shape must be one of ${SHAPES.join(', ')}`);
   const size = PAYLOAD_SIZES.find((s) => s.label.replace(' ', '') === args.size.replace(' ', ''));

@@ -31,7 +31,7 @@ import { findNodePid, freePort, killAllChildren, readFootprint, readThreadsCpuMs
 import { RuntimeClient } from './runtime-client.ts';
 import { median, Samples } from './stats.ts';
 import { Upstream } from './upstream.ts';
-import { BUNDLE, extensionEnv, LAUNCHER, LAYER_NODE, startEnvironment, type Environment } from './variants.ts';
+import { BUNDLE, extensionEnv, LAYER_NODE, layerLauncher, stageBuiltLayer, startEnvironment, type Environment } from './variants.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -66,7 +66,7 @@ function parseVariant(text: string): Variant {
   const [label = text, tracing = 'on', flags = '', bundle = '', env = ''] = text.split('|');
   return {
     label, kind: label === 'direct' || label === 'floor' ? label : 'extension', tracing: tracing === 'on', nodeArgs: flags.split(' ').filter(Boolean), bundle: bundle || BUNDLE,
-    launcher: bundle.startsWith('layer:') ? (bundle === 'layer:' ? LAUNCHER : path.resolve(bundle.slice('layer:'.length), 'extensions/lambda-trace-proxy')) : undefined,
+    launcher: bundle.startsWith('layer:') ? layerLauncher(bundle) : undefined,
     env: Object.fromEntries(env.split(' ').filter(Boolean).map((pair) => pair.split('=', 2) as [string, string])),
   };
 }
@@ -76,6 +76,7 @@ const GC_PROBE = path.join(path.dirname(new URL(import.meta.url).pathname), 'gc-
 const mib = (n: number) => (n / MiB).toFixed(1);
 
 async function main(): Promise<void> {
+  stageBuiltLayer();
   const size = PAYLOAD_SIZES.find((s) => s.label.replace(' ', '') === args.size.replace(' ', ''));
   if (!size) throw new Error(`--size must be one of ${PAYLOAD_SIZES.map((s) => s.label).join(', ')}`);
   const gcDir = args.gc ? mkdtempSync(path.join(tmpdir(), 'footprint-gc-')) : undefined;

@@ -11,9 +11,12 @@
 // A variant as in footprint.ts. Without flags or bundle it runs as shipped (the Go launcher, then
 // launcher.sh, then node), and so does a bundle of `layer:DIR` (DIR's launcher: a copy of dist/layer
 // with other bundles or another launcher.sh; `layer:` alone is dist/layer); a bundle file or node
-// flags start node directly. Give a copy the same bin/node (a hard link): file-backed pages are
-// counted only once in the page cache, so two copies of the binary read differently. The
-// probe needs node's command line, so with --probe every variant but `layer:` ones starts directly.
+// flags start node directly. Layers are measured from copies outside the repository, as Lambda runs
+// them (staged-layer.ts). Give a copy the same bin/node (a hard link): file-backed pages are
+// counted only once in the page cache, so two copies of the binary read differently. With --probe
+// a layer's staged launcher.sh preloads the probe (the probe, preloaded, then reads the package.json
+// above node's working directory: ~0.13 MiB of the binary's pages, absent without --probe); every
+// other variant starts directly with the probe on node's command line.
 // --hold S keeps the processes S seconds after the tables (pids printed), for gdb or /proc.
 // --binary FILE (root: it reads /proc/<pid>/pagemap) attributes the Node binary's resident pages
 // beyond the empty Node's, by 64 KiB window of the file, to what the windows hold (binary-pages.ts
@@ -29,7 +32,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Collector } from './collector.ts';
 import { IDLE_SETTLE_MS, startEmptyNode } from './memory.ts';
 import { killAllChildren } from './processes.ts';
-import { BUNDLE, LAUNCHER, LAYER_NODE, startEnvironment, type Environment } from './variants.ts';
+import { BUILT_LAYER, BUNDLE, LAYER_NODE, layerLauncher, stageBuiltLayer, startEnvironment, type Environment } from './variants.ts';
+import { stageLayer } from './staged-layer.ts';
 import { BinaryMap, PAGE_SIZE, residentPages, windowDelta } from './binary-pages.ts';
 
 const { values: args } = parseArgs({
@@ -104,13 +108,18 @@ interface Probe {
 }
 
 async function main(): Promise<void> {
+  stageBuiltLayer();
   const probeDir = args.probe ? mkdtempSync(path.join(tmpdir(), 'idle-probe-')) : undefined;
   const probeScript = path.join(path.dirname(new URL(import.meta.url).pathname), 'idle-probe.cjs');
   const variants = args.variant.map((text, i) => {
     const [label = text, tracing = 'on', flags = '', bundle = '', env = ''] = text.split('|');
     const extraEnv = Object.fromEntries(env.split(' ').filter(Boolean).map((pair) => pair.split('=', 2) as [string, string]));
     const nodeArgs = flags.split(' ').filter(Boolean);
-    if (probeDir && !bundle.startsWith('layer:')) { nodeArgs.push(`--require=${probeScript}`); extraEnv.IDLE_PROBE_OUT = path.join(probeDir, `${i}.json`); }
+    if (probeDir) {
+      // A layer's launcher.sh gets the probe staged into its copy (staged-layer.ts); node started directly, on its command line.
+      if (!bundle.startsWith('layer:')) nodeArgs.push(`--require=${probeScript}`);
+      extraEnv.IDLE_PROBE_OUT = path.join(probeDir, `${i}.json`);
+    }
     return { label, tracing: tracing === 'on', nodeArgs, bundle, env: extraEnv };
   });
   const collector = await new Collector().listen();
@@ -121,9 +130,9 @@ async function main(): Promise<void> {
       // A bundle of `layer:DIR` starts DIR's launcher as shipped (Go launcher, launcher.sh, node), with the variables.
       const shipped = v.bundle.startsWith('layer:') || (v.bundle === '' && v.nodeArgs.length === 0);
       const dir = v.bundle.startsWith('layer:') ? v.bundle.slice('layer:'.length) : '';
-      const launcher = dir === '' ? undefined : path.resolve(dir, 'extensions/lambda-trace-proxy');
+      const launcher = () => probeDir ? stageLayer(dir || BUILT_LAYER, { preload: probeScript }).launcher : layerLauncher(`layer:${dir}`);
       const options = shipped
-        ? { layer: { launcher: launcher ?? LAUNCHER, env: v.env } }
+        ? { layer: { launcher: launcher(), env: v.env } }
         : { direct: { nodeArgs: v.nodeArgs, bundle: v.bundle || BUNDLE, env: v.env } };
       envs.push(await startEnvironment(v.tracing ? 'proxy-on' : 'proxy-off', { collectorEndpoint: collector.endpoint, ...options }));
     }

@@ -25,7 +25,7 @@ import { buildPayload, PAYLOAD_SIZES, type Shape } from './payloads.ts';
 import { killAllChildren, readMemory } from './processes.ts';
 import { RuntimeClient } from './runtime-client.ts';
 import { Samples } from './stats.ts';
-import { BUNDLE, ROOT, startEnvironment } from './variants.ts';
+import { BUNDLE, ROOT, stageBuiltLayer, startEnvironment } from './variants.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
 });
 
 async function main(): Promise<void> {
+  stageBuiltLayer();
   const size = PAYLOAD_SIZES.find((s) => s.label.replace(' ', '') === args.size.replace(' ', ''));
   if (!size) throw new Error(`--size must be one of ${PAYLOAD_SIZES.map((s) => s.label).join(', ')}`);
   const shape = args.shape as Shape;

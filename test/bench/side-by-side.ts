@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LambdaSandbox } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/free-port.ts';
-import { ROOT, LAYER } from './variants.ts';
+import { ROOT, LAYER, stageBuiltLayer } from './variants.ts';
 
 const { values: args } = parseArgs({ options: { invocations: { type: 'string', default: '5' } } });
 
@@ -149,6 +149,7 @@ async function measure(client: (typeof CLIENTS)[keyof typeof CLIENTS], withLayer
 }
 
 async function main(): Promise<void> {
+  stageBuiltLayer();
   const receiver = await OtlpReceiver.start();
   const rows: string[] = [
     '| Runtime client | Event | Without the layer: peak (MiB) | With the layer: peak (MiB) | Layer\'s share (MiB) | Runtime alone with / without (MiB) | Extension peak (MiB) |',

@@ -11,7 +11,6 @@
 // round in rotating order so that machine noise hits them alike.
 
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LambdaSandbox } from '../sandbox/sandbox.ts';
@@ -19,18 +18,20 @@ import { OtlpReceiver } from '../support/otlp-receiver.ts';
 import { findNodePid, freePort, readMemory } from './processes.ts';
 import { IDLE_SETTLE_MS, idleRss, startBareServer } from './memory.ts';
 import { median } from './stats.ts';
+import { stageLayer } from './staged-layer.ts';
+import { LAYER, stageBuiltLayer } from './variants.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values } = parseArgs({ options: { samples: { type: 'string', default: '5' }, baseline: { type: 'string' }, invocations: { type: 'string', default: '20' } } });
 
 interface Variant { readonly name: string; readonly layer: string; readonly env: Record<string, string> }
-const LAYER = path.join(ROOT, 'dist/layer');
+// Both layers staged outside the repository, as Lambda runs them from /opt (staged-layer.ts).
+stageBuiltLayer();
 const variants: Variant[] = [
   { name: 'telemetry off', layer: LAYER, env: { LRAP_TELEMETRY_API: 'false' } },
   { name: 'Telemetry API, no metrics', layer: LAYER, env: { OTEL_METRICS_EXPORTER: 'none' } },
   { name: 'Telemetry API + metrics', layer: LAYER, env: {} },
   { name: 'Telemetry API + metrics, LRAP_PLATFORM_WAIT_MS=0', layer: LAYER, env: { LRAP_PLATFORM_WAIT_MS: '0' } },
-  ...(values.baseline ? [{ name: 'baseline layer', layer: path.resolve(values.baseline), env: {} }] : []),
+  ...(values.baseline ? [{ name: 'baseline layer', layer: stageLayer(values.baseline).dir, env: {} }] : []),
 ];
 
 interface Sample { idleMb: number; afterMb: number; registerMs: number; readyMs: number; heldMs: number }

@@ -6,10 +6,12 @@
 // before any HTTP handling).
 
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Upstream } from './upstream.ts';
 import { findNodePid, freePort, spawnChild, stopChild, withTimeout, type Child } from './processes.ts';
+import { layerParts, stageLayer } from './staged-layer.ts';
 
 /** `node-http-relay` is concurrency.ts's yardstick only: not in VARIANTS, so not in `make bench`. */
 export type VariantName = 'direct' | 'floor' | 'node-relay' | 'node-http-relay' | 'proxy-off' | 'proxy-on';
@@ -26,10 +28,25 @@ export const VARIANT_LABELS: Record<VariantName, string> = {
 };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const LAYER = path.join(ROOT, 'dist/layer');
-export const LAUNCHER = path.join(LAYER, 'extensions/lambda-trace-proxy');
-export const LAYER_NODE = path.join(LAYER, 'lambda-trace-proxy/bin/node');
-export const BUNDLE = path.join(LAYER, 'lambda-trace-proxy/extension.cjs');
+/** The layer as the build leaves it: under the repository's package.json, so never measured in place (staged-layer.ts). */
+export const BUILT_LAYER = path.join(ROOT, 'dist/layer');
+/** Where this process measures it: stageBuiltLayer() copies it there, outside the repository, as Lambda's /opt. */
+export const LAYER = path.join(tmpdir(), `lambda-trace-proxy-bench-${process.pid}`);
+export const { launcher: LAUNCHER, node: LAYER_NODE, bundle: BUNDLE } = layerParts(LAYER);
+
+/** Every entry point of the benchmark calls this before it starts a process: LAYER is then dist/layer as Lambda runs it. */
+export function stageBuiltLayer(): void {
+  stageLayer(BUILT_LAYER, { at: LAYER });
+}
+
+/**
+ * The launcher of a variant's `layer:DIR` (`layer:` alone: the staged build), DIR staged
+ * outside the repository first, as the build is.
+ */
+export function layerLauncher(spec: string): string {
+  const dir = spec.slice('layer:'.length);
+  return dir === '' ? LAUNCHER : stageLayer(dir).launcher;
+}
 const NODE_RELAY = path.join(ROOT, 'test/bench/node-relay.cjs');
 const NODE_HTTP_RELAY = path.join(ROOT, 'test/bench/node-http-relay.cjs');
 
