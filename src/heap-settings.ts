@@ -12,9 +12,10 @@
 // recompile (+35 % CPU at 1 KB): `--no-flush-bytecode` keeps the bytecode, which is small and
 // compiled once anyway for a process that runs the same code all its life.
 //
-// Set once our part of Init is done and the warm-up export has loaded what exporting needs
-// (main.ts): as the flags then differ from those Node started with, a Node module loaded later
-// would compile without Node's code cache (young-generation.ts says what that costs). Not free:
+// Set when the runtime gets its first event through the proxy, once the warm-up export has loaded
+// what exporting needs (main.ts): node:v8 stays out of an environment not yet invoked, and as the
+// flags then differ from those Node started with, a Node module loaded later would compile without
+// Node's code cache (young-generation.ts says what that costs). Not free:
 // 4-25 % more CPU per 1 KB cycle with tracing on, 9 % at 6 MB (test/bench/footprint.ts, same runs),
 // against a 1 KB peak of 106-126 MiB without it (77-82 with it) and a soak that stays flat.
 

@@ -76,6 +76,9 @@ async function main(argv: readonly string[]): Promise<number> {
     busy: () => watch.invocationsRunning,
     release: () => collectors.collectGarbage({ type: 'major', flavor: 'last-resort' }),
   }) : undefined;
+  // Settles when the runtime gets its first event through the proxy: V8's heap is fitted then (below).
+  let handedOut: () => void = () => {};
+  const firstEventHandedOut = new Promise<void>((resolve) => { handedOut = resolve; });
   // The lifecycle watches the runtime's calls from the first one on, tracing or not.
   const watch = new RuntimeWatch({
     log,
@@ -88,6 +91,7 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     } : undefined,
     onQuiet: quiet && (() => quiet.quiet()),
+    onHandedOut: () => handedOut(),
   });
   const proxy = new RuntimeApiProxy(config.upstream, watch, log, collectors.collectYoung);
   // The port is bound before the register request can leave (it is bound at
@@ -136,9 +140,15 @@ async function main(argv: readonly string[]): Promise<number> {
   // The launcher's Telemetry API sockets, if platform telemetry is off or did not start: nothing is to listen for nobody.
   handover.telemetry?.closeUntaken();
   log.debug('ready', { msSinceStart: Math.round(performance.now()), tracing: hooks !== undefined });
-  // Once the warm-up export has loaded what exporting needs (node:https for an https collector):
-  // Node modules loaded after the heap flags are set compile without Node's code cache.
-  void (warmedUp ?? Promise.resolve()).then(() => setImmediate(fitHeapToExtension));
+  // V8's heap flags (heap-settings.ts) when the first event reaches the runtime, not at the end of
+  // Init: node:v8, which sets them, holds 0.3 MiB of an environment initialised and not yet invoked
+  // (test/bench/idle-breakdown.ts), and before an event there is no heap to fit. Loading it costs
+  // ~0.4 ms of CPU, once, while the runtime runs its first event. Not after that invocation (its code
+  // then compiled before the flags were set): 1 KB cycles cost 2-14 % more CPU, in four of four
+  // same-run comparisons (test/bench/footprint.ts). And not before the warm-up export has loaded what
+  // exporting needs (node:https for an https collector): Node modules loaded after the flags are set
+  // compile without Node's code cache.
+  void Promise.all([warmedUp, firstEventHandedOut]).then(() => setImmediate(fitHeapToExtension));
   return runLifecycle(client, proxy, watch, hooks, log);
 }
 

@@ -67,6 +67,8 @@ export interface RuntimeWatchOptions {
   readonly onAbandoned?: (requestId: string) => void;
   /** An invocation ended (posted, abandoned, its runtime gone) and none other is running. */
   readonly onQuiet?: () => void;
+  /** The runtime got an event through the proxy (main.ts fits V8's heap at the first one). */
+  readonly onHandedOut?: () => void;
 }
 
 /** Per request id: attempts handed out and INVOKEs seen (one id may be attempted more than once). */
@@ -140,6 +142,7 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
       ids.taken = false;
       ids.runtimeGone = false;
       this.#armAbandon(event, ids);
+      this.#o.onHandedOut?.();
       if (this.#bypassed) {
         this.#bypassed = false;
         this.#o.log.info('the runtime now talks through the proxy; invocations are traced again', { code: 'LRAP_RUNTIME_PROXIED', requestId: event.requestId });

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { RuntimeWatch, BYPASS_CODE, type InvocationEnd } from '../../src/lifecycle/runtime-watch.ts';
 import { createLogger } from '../../src/log.ts';
 
-function setUp(options: { onAbandoned?: (id: string) => void; onQuiet?: () => void } = {}) {
+function setUp(options: { onAbandoned?: (id: string) => void; onQuiet?: () => void; onHandedOut?: () => void } = {}) {
   const lines: Record<string, unknown>[] = [];
   const log = createLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
   const watch = new RuntimeWatch({ log, listenerPort: 9009, ...options });
@@ -226,4 +226,20 @@ test('Managed Instances: the lifecycle says it is quiet when the last running in
   assert.equal(watch.invocationsRunning, true);
   watch.postEnded('d', 202);
   assert.equal(quiet, 2);
+});
+
+test('the lifecycle is told each time the runtime gets an event through the proxy, and not for a /next that brought none', () => {
+  let handedOut = 0;
+  const { watch } = setUp({ onHandedOut: () => { handedOut++; } });
+  watch.nextRequested();
+  assert.equal(handedOut, 0, 'asked, not answered');
+  watch.nextAnswered(undefined);
+  assert.equal(handedOut, 0, 'an error answer or an upstream failure brings no event');
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined });
+  assert.equal(handedOut, 1);
+  watch.postEnded('a', 202);
+  watch.nextRequested();
+  watch.nextAnswered({ requestId: 'a', deadlineMs: undefined }); // a retried attempt of the same id
+  assert.equal(handedOut, 2);
 });
