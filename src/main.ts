@@ -16,6 +16,7 @@ import { RuntimeApiProxy } from './proxy/runtime-api-proxy.ts';
 import { collectorsOnDemand } from './proxy/young-generation.ts';
 import { QuietRelease } from './lifecycle/quiet-release.ts';
 import { fitHeapToExtension } from './heap-settings.ts';
+import { loadBundleBeside } from './load-bundle.ts';
 import { guardObserver } from './proxy/invocation-observer.ts';
 import { runLifecycle, type LifecycleHooks } from './lifecycle/lifecycle.ts';
 import { RuntimeWatch } from './lifecycle/runtime-watch.ts';
@@ -126,7 +127,9 @@ async function main(argv: readonly string[]): Promise<number> {
   if (config.tracingEnabled) {
     try {
       // A file of its own in the layer (see Makefile): compiling it is only paid now, after register.
-      const { startTracing } = await import(TRACING_MODULE) as typeof import('./tracing/start-tracing.ts');
+      const { startTracing } = (typeof LRAP_TRACING_MODULE === 'string'
+        ? loadBundleBeside(module, LRAP_TRACING_MODULE)
+        : await import(TRACING_MODULE)) as typeof import('./tracing/start-tracing.ts');
       const tracing = await startTracing({ env, config, registration, log, telemetrySockets: handover.telemetry });
       if (tracing) {
         proxy.setObserver(guardObserver(tracing.observer, log));

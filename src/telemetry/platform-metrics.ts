@@ -6,6 +6,7 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
+import { loadBundleBeside } from '../load-bundle.ts';
 import type { FlushMode } from '../settings/tracing-settings.ts';
 import type { OtlpExportSettings } from '../settings/otlp-export-settings.ts';
 import type { TemporalityPreference } from '../settings/telemetry-settings.ts';
@@ -53,7 +54,9 @@ export class PlatformMetrics {
   async #load() {
     const { otlp, temporality, resource, flush, flushTimeoutMs, version, log } = this.#options;
     try {
-      const { MetricExport, createOtlpMetricExporter, ReportMetrics } = await import(METRICS_MODULE) as typeof import('./metrics-bundle.ts');
+      const { MetricExport, createOtlpMetricExporter, ReportMetrics } = (typeof LRAP_METRICS_MODULE === 'string'
+        ? loadBundleBeside(module, LRAP_METRICS_MODULE)
+        : await import(METRICS_MODULE)) as typeof import('./metrics-bundle.ts');
       const exporter = new MetricExport({ exporter: createOtlpMetricExporter(otlp, temporality), resource, flush, flushTimeoutMs, log });
       const metrics = new ReportMetrics(exporter.meter('lambda-trace-proxy', version));
       return { exporter, record: (report: InvocationReport) => metrics.record(report) };
