@@ -41,6 +41,9 @@ build: $(LAYER)/extensions/lambda-trace-proxy $(LAYER)/lambda-trace-proxy/launch
 
 # Two files: what runs before `register` (16 KB), and tracing, loaded after it.
 # Compiling the OpenTelemetry code up front cost ~3 ms of every cold start (make bench).
+# tracing.cjs is over 128 KiB, so V8 keeps its source in a large-object page: at 130,700 bytes
+# (a trial without aws4) the source landed in the young generation and idle RSS grew 0.7 MiB
+# (test/bench/idle-breakdown.ts). Measure idle again if it shrinks under that.
 $(BUNDLE): node_modules/.deps-installed $(SOURCES)
 	@mkdir -p $(dir $@)
 	$(ESBUILD) src/main.ts $(ESBUILD_FLAGS) --external:./tracing.cjs --metafile=dist/meta/$(notdir $@).json \
