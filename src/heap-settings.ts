@@ -5,12 +5,15 @@
 // (test/bench/footprint.ts), all of it counted against the function's memory.
 //
 // The sizes themselves (--max-semi-space-size) are read only when the isolate is created, and
-// any V8 flag on node's command line costs ~20 ms of start-up (it invalidates the code cache of
-// Node's own modules). `--optimize-for-size` is read by the heap at every collection instead: set
-// at run time, it keeps the young generation small and the old generation's limit close to what
-// is live. Its other effect, flushing bytecode after few collections, made every invocation
-// recompile (+35 % CPU at 1 KB): `--no-flush-bytecode` keeps the bytecode, which is small and
-// compiled once anyway for a process that runs the same code all its life.
+// these flags on node's command line cost 8-20 ms of start-up: they change the flag hash V8 checks
+// Node's code cache against, so Node's own modules compile from scratch (footprint.ts --startup,
+// 2026-12-05: +8.4 ms to register, the same for --no-flush-bytecode alone; a heap-growth flag such
+// as --semi-space-growth-factor cost nothing). `--optimize-for-size` is read by the heap at every
+// collection instead: set at run time, it keeps the young generation small and the old
+// generation's limit close to what is live. Its other effect, flushing bytecode after few
+// collections, made every invocation recompile (+35 % CPU at 1 KB): `--no-flush-bytecode` keeps
+// the bytecode, which is small and compiled once anyway for a process that runs the same code all
+// its life.
 //
 // Set when the runtime gets its first event through the proxy, once the warm-up export has loaded
 // what exporting needs (main.ts): node:v8 stays out of an environment not yet invoked, and as the
