@@ -25,7 +25,8 @@ import { takeLauncherHandover, type LauncherHandover, type RegisterHandover } fr
 
 declare const LRAP_VERSION: string;
 declare const LRAP_TRACING_MODULE: string;
-const TRACING_MODULE = typeof LRAP_TRACING_MODULE === 'string' ? LRAP_TRACING_MODULE : './tracing/start-tracing.ts';
+// Tracing's source, imported when running from src/ (the layer loads its bundle instead, below).
+const TRACING_SOURCE = './tracing/start-tracing.ts';
 const VERSION = typeof LRAP_VERSION === 'string' ? LRAP_VERSION : 'dev';
 const DEFAULT_NAME = 'lambda-trace-proxy';
 
@@ -129,7 +130,7 @@ async function main(argv: readonly string[]): Promise<number> {
       // A file of its own in the layer (see Makefile): compiling it is only paid now, after register.
       const { startTracing } = (typeof LRAP_TRACING_MODULE === 'string'
         ? loadBundleBeside(module, LRAP_TRACING_MODULE)
-        : await import(TRACING_MODULE)) as typeof import('./tracing/start-tracing.ts');
+        : await import(TRACING_SOURCE)) as typeof import('./tracing/start-tracing.ts');
       const tracing = await startTracing({ env, config, registration, log, telemetrySockets: handover.telemetry });
       if (tracing) {
         proxy.setObserver(guardObserver(tracing.observer, log));

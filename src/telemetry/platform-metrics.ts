@@ -14,8 +14,8 @@ import type { MetricExport } from '../export/metric-export.ts';
 import type { InvocationReport } from './platform-telemetry.ts';
 
 declare const LRAP_METRICS_MODULE: string;
-// A file of its own in the layer (see Makefile); the source module when run from source.
-const METRICS_MODULE = typeof LRAP_METRICS_MODULE === 'string' ? LRAP_METRICS_MODULE : './metrics-bundle.ts';
+// A file of its own in the layer (see Makefile), loaded as such; the source module when run from src/.
+const METRICS_SOURCE = './metrics-bundle.ts';
 
 export interface PlatformMetricsOptions {
   /** Where and how metrics go (OTEL_EXPORTER_OTLP_METRICS_* over OTEL_EXPORTER_OTLP_*). */
@@ -56,7 +56,7 @@ export class PlatformMetrics {
     try {
       const { MetricExport, createOtlpMetricExporter, ReportMetrics } = (typeof LRAP_METRICS_MODULE === 'string'
         ? loadBundleBeside(module, LRAP_METRICS_MODULE)
-        : await import(METRICS_MODULE)) as typeof import('./metrics-bundle.ts');
+        : await import(METRICS_SOURCE)) as typeof import('./metrics-bundle.ts');
       const exporter = new MetricExport({ exporter: createOtlpMetricExporter(otlp, temporality), resource, flush, flushTimeoutMs, log });
       const metrics = new ReportMetrics(exporter.meter('lambda-trace-proxy', version));
       return { exporter, record: (report: InvocationReport) => metrics.record(report) };
