@@ -31,7 +31,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { NODE, LAYER, ROOT, WRAPPER, freePort, next, raw, respond, shutDownAtEnd } from '../integration/harness.ts';
+import { NODE, LAYER, ROOT, WRAPPER, next, raw, respond, shutDownAtEnd, startOnFreePortSettled } from '../integration/harness.ts';
 import { LambdaSandbox, SandboxInitError, type RuntimeSpec } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
 import { FaultRelay, RESET_PHASES, type ResetPhase, type RuntimeCall } from './fault-relay.ts';
@@ -44,27 +44,57 @@ after(() => figures.report());
 const RECEIVED: readonly ResetPhase[] = ['before-answer', 'mid-answer'];
 
 interface Rig {
-  readonly sandbox: LambdaSandbox;
   readonly relay: FaultRelay;
+  /** The sandbox and the proxy's address, once start() has run. */
+  readonly sandbox: LambdaSandbox;
   readonly proxy: string;
+  /**
+   * Starts the sandbox (again on a fresh listener port if that one was taken meanwhile: a port race
+   * is never the fault under test, and the call armed would never reach the relay); how its Init
+   * failed, undefined when it started.
+   */
+  start(): Promise<SandboxInitError | undefined>;
   close(): Promise<void>;
 }
 
-/** The built layer behind a relay for every API, tracing on; not started. */
+/** The built layer behind a relay for every API, tracing on; started by its start(). */
 async function rig(options: { env?: Record<string, string>; runtime?: RuntimeSpec; initTimeoutMs?: number } = {}): Promise<Rig> {
   const relay = new FaultRelay();
   const relayPort = await relay.start();
   const receiver = await OtlpReceiver.start();
-  const port = await freePort();
-  const sandbox = shutDownAtEnd(new LambdaSandbox({
-    layerDir: LAYER, runtime: options.runtime ?? 'external', wrapper: WRAPPER, timeoutMs: 30_000, initTimeoutMs: options.initTimeoutMs ?? 10_000,
-    apiAddress: (address) => { relay.relayTo(address); return `127.0.0.1:${relayPort}`; },
-    env: { LRAP_LISTENER_PORT: String(port), OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, ...options.env },
-  }));
-  return {
-    sandbox, relay, proxy: `127.0.0.1:${port}`,
-    async close() { await sandbox.shutdown().catch(() => undefined); await relay.stop(); await receiver.close(); },
+  let started: { sandbox: LambdaSandbox; port: number } | undefined;
+  const current = () => {
+    if (started === undefined) throw new Error('the rig has not been started');
+    return started;
   };
+  return {
+    relay,
+    get sandbox() { return current().sandbox; },
+    get proxy() { return `127.0.0.1:${current().port}`; },
+    async start() {
+      const settled = await startOnFreePortSettled((port) => shutDownAtEnd(new LambdaSandbox({
+        layerDir: LAYER, runtime: options.runtime ?? 'external', wrapper: WRAPPER, timeoutMs: 30_000, initTimeoutMs: options.initTimeoutMs ?? 10_000,
+        apiAddress: (address) => { relay.relayTo(address); return `127.0.0.1:${relayPort}`; },
+        env: { LRAP_LISTENER_PORT: String(port), OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, ...options.env },
+      })));
+      started = settled;
+      return settled.failed;
+    },
+    async close() { await started?.sandbox.shutdown().catch(() => undefined); await relay.stop(); await receiver.close(); },
+  };
+}
+
+/**
+ * Waits for the armed fault to fire, once Init is over. If the armed call never reached the relay by
+ * then it never will (the runtime or the extension is gone): that is a failure to report, not a
+ * promise to wait on until the test's own time limit.
+ */
+async function whenFired(rig: Rig, fired: Promise<void>, what: string): Promise<void> {
+  if (rig.relay.armedLeft > 0) {
+    figures.fail(`${what}: the call armed never reached Lambda (${rig.sandbox.events.map((e) => e.kind).join(', ')})`);
+    return;
+  }
+  await fired;
 }
 
 /** One invocation through the proxy, its bytes compared. */
@@ -83,16 +113,6 @@ function extensionLog(rig: Rig): string {
   return rig.sandbox.output('lambda-trace-proxy').stderr;
 }
 
-async function initFailure(start: Promise<void>): Promise<SandboxInitError | undefined> {
-  try {
-    await start;
-    return undefined;
-  } catch (err) {
-    if (err instanceof SandboxInitError) return err;
-    throw err;
-  }
-}
-
 describe('/register', () => {
   for (const phase of RESET_PHASES) {
     const received = RECEIVED.includes(phase);
@@ -102,8 +122,8 @@ describe('/register', () => {
       try {
         figures.faults++;
         const fired = rigged.relay.arm('register', phase);
-        const failed = await initFailure(rigged.sandbox.start());
-        await fired;
+        const failed = await rigged.start();
+        await whenFired(rigged, fired, `register ${phase}`);
         if (!received) {
           if (failed) figures.fail(`register ${phase}: Init failed (${failed.reason} ${failed.errorType})`);
           if (!/"code":"LRAP_EXTENSIONS_API_RETRY"/.test(extensionLog(rigged))) figures.fail(`register ${phase}: no retry logged`);
@@ -128,7 +148,7 @@ describe('/register', () => {
     try {
       figures.faults++;
       void rigged.relay.arm('register', 'request-start', Infinity);
-      const failed = await initFailure(rigged.sandbox.start());
+      const failed = await rigged.start();
       if (failed?.reason !== 'process-exited') figures.fail(`register refused: Init ${failed ? `failed as ${failed.reason}` : 'succeeded'}`);
       const retries = extensionLog(rigged).match(/"code":"LRAP_EXTENSIONS_API_RETRY"/g)?.length ?? 0;
       if (retries !== 6) figures.fail(`register refused: ${retries} retries, expected 6`);
@@ -149,7 +169,8 @@ describe('/event/next', () => {
         figures.faults++;
         // The first /event/next ends Init; with 'before-answer' or 'mid-answer' the first INVOKE is lost.
         const fired = rigged.relay.arm('event-next', phase);
-        await rigged.sandbox.start();
+        const failed = await rigged.start();
+        if (failed) throw failed;
         const runs = invokeThrough(rigged, `event/next ${phase}, 1`);
         await fired;
         await runs;
@@ -177,7 +198,7 @@ describe('the extension\'s /init/error', () => {
         figures.faults++;
         if (phase === 'refused') void rigged.relay.arm('extension-init-error', 'request-start', Infinity);
         else void rigged.relay.arm('extension-init-error', phase);
-        const failed = await initFailure(rigged.sandbox.start());
+        const failed = await rigged.start();
         const expected = phase === 'refused' ? 'process-exited' : 'extension-init-error';
         if (failed?.reason !== expected) figures.fail(`init/error ${phase}: Init ${failed ? `failed as ${failed.reason} (${failed.errorType})` : 'succeeded'}, expected ${expected}`);
         if (phase !== 'refused' && failed?.errorType !== 'Extension.InvalidListenerPort') figures.fail(`init/error ${phase}: Lambda got error type ${failed?.errorType}`);
@@ -205,8 +226,8 @@ describe('a call Lambda takes and never answers', () => {
         figures.cases++;
         figures.faults++;
         const fired = rigged.relay.arm(call, 'stall');
-        const failed = await initFailure(rigged.sandbox.start());
-        await fired;
+        const failed = await rigged.start();
+        await whenFired(rigged, fired, `${call} stalled`);
         if (failed?.reason !== 'timeout') figures.fail(`${call} stalled: Init ${failed ? `failed as ${failed.reason}` : 'succeeded'}, expected Lambda's timeout`);
         if (/LRAP_FATAL|"code":"LRAP_INTERNAL_ERROR"/.test(extensionLog(rigged))) figures.fail(`${call} stalled: the extension failed`);
       } finally {
@@ -228,8 +249,8 @@ describe('the runtime\'s /init/error through the proxy', () => {
         figures.cases++;
         figures.faults++;
         const fired = rigged.relay.arm('init-error', phase);
-        const failed = await initFailure(rigged.sandbox.start());
-        await fired;
+        const failed = await rigged.start();
+        await whenFired(rigged, fired, `runtime init/error ${phase}`);
         const expected = received ? 'runtime-init-error' : 'process-exited';
         if (failed?.reason !== expected) figures.fail(`runtime init/error ${phase}: Init ${failed ? `failed as ${failed.reason} (${failed.errorType})` : 'succeeded'}, expected ${expected}`);
         // Once Lambda has the report it ends Init and kills the runtime, which may not have printed by then.

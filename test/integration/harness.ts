@@ -178,12 +178,29 @@ function isPortRace(err: unknown): boolean {
 export async function startOnFreePort(
   make: (port: number) => LambdaSandbox | Promise<LambdaSandbox>, ports: () => Promise<number> = freePort,
 ): Promise<{ sandbox: LambdaSandbox; port: number }> {
+  const started = await startOnFreePortSettled(make, ports);
+  if (started.failed !== undefined) {
+    await started.sandbox.shutdown().catch(() => undefined);
+    throw started.failed;
+  }
+  return started;
+}
+
+/**
+ * As startOnFreePort, for tests whose Init may fail on purpose (fault injection): the sandbox
+ * comes back with how its Init failed (undefined: it started), and is started again on a fresh
+ * port only when it failed as a port race, which is never the failure a test is after.
+ */
+export async function startOnFreePortSettled(
+  make: (port: number) => LambdaSandbox | Promise<LambdaSandbox>, ports: () => Promise<number> = freePort,
+): Promise<{ sandbox: LambdaSandbox; port: number; failed: SandboxInitError | undefined }> {
   return onFreePort(async (port) => {
     const sandbox = await make(port);
     try {
       await sandbox.start();
-      return { sandbox, port };
+      return { sandbox, port, failed: undefined };
     } catch (err) {
+      if (err instanceof SandboxInitError && !isPortRace(err)) return { sandbox, port, failed: err };
       await sandbox.shutdown().catch(() => undefined);
       throw err;
     }
