@@ -6,7 +6,7 @@
 // exporter, while Lambda starts the runtime. No event can reach the runtime
 // before we call /event/next, so tracing is ready for the first invocation.
 
-import { performance } from 'node:perf_hooks';
+import './install-process-clock.ts'; // First: the global `performance` without node:perf_hooks (process-clock.ts).
 import { parseCoreConfig, parseExtensionsApi, parseLogLevelSetting, type CoreConfig, type HostPort } from './settings/core-config.ts';
 import { logSettingProblems, SettingProblems } from './settings/env-values.ts';
 import { ConfigError, ExtensionsApiError, ListenError, describeError } from './errors.ts';

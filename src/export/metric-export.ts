@@ -7,7 +7,6 @@
 // leave when the lifecycle says so: a frozen environment fires no timer. The
 // reader's own timer serves only periodic flushing, where the environment stays thawed.
 
-import { performance } from 'node:perf_hooks';
 import type { ExportResult } from '@opentelemetry/core';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporalityPreference, OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';

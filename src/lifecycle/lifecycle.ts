@@ -4,7 +4,6 @@
 // export, because Lambda may freeze the environment as soon as we ask for the
 // next event, and a frozen process exports nothing. SHUTDOWN ends the loop.
 
-import { performance } from 'node:perf_hooks';
 import { retryingBrokenConnections, type ExtensionsApiClient, type LifecycleEvent } from './extensions-api.ts';
 import type { RuntimeApiProxy } from '../proxy/runtime-api-proxy.ts';
 import type { RuntimeWatch } from './runtime-watch.ts';

@@ -29,7 +29,6 @@
 // twice (a retried attempt) is matched by attempt: the INVOKE counts against
 // the hand-outs of that id, not against an earlier attempt's end.
 
-import { performance } from 'node:perf_hooks';
 import type { HandedOutEvent, RuntimeSignals } from '../proxy/invocation-observer.ts';
 import type { Logger } from '../log.ts';
 

@@ -8,7 +8,6 @@
 import http from 'node:http';
 import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { HostPort } from '../settings/core-config.ts';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';

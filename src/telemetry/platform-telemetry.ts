@@ -5,7 +5,6 @@
 // fact, and platform.report only after the invocation was released: nothing
 // here ever holds an invocation; the tracker bounds its own wait.
 
-import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.ts';
 import type { PlatformEvent, PlatformStatus, ReportMetrics } from './platform-events.ts';
 import { isOutOfMemoryErrorType, isOutOfMemoryLine, reportShowsOutOfMemory, type OutOfMemoryEvidence } from './out-of-memory.ts';

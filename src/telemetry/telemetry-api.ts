@@ -44,7 +44,7 @@ export type ResolveAll = (hostname: string) => Promise<readonly { address: strin
 /**
  * dns.lookup with all: true. node:dns/promises is loaded only by a listener that
  * looks the name up itself, not by one given the launcher's sockets (0.15-0.5 ms
- * of CPU before /event/next, perf_hooks being loaded already).
+ * of CPU before /event/next, measured while node:perf_hooks was still loaded too).
  */
 const lookUpAll: ResolveAll = async (hostname) => (await import('node:dns/promises')).lookup(hostname, { all: true });
 

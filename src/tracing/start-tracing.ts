@@ -2,7 +2,6 @@
 // (dynamic import), so its cost is paid while Lambda starts the runtime rather
 // than before: nothing here is on the path to `register`.
 
-import { performance } from 'node:perf_hooks';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import {
   AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type Sampler,
