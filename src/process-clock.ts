@@ -13,8 +13,8 @@
 //
 // now(): milliseconds since the process started (process.uptime()'s origin, within a few ms of
 // Node's own timeOrigin), monotonic, with process.hrtime()'s resolution. timeOrigin: that start
-// as Unix epoch milliseconds, so that timeOrigin + now() is the wall clock (OpenTelemetry anchors
-// each span to Date.now() anyway; the init span starts at timeOrigin).
+// as Unix epoch milliseconds, so that timeOrigin + now() is the wall clock: spans are placed on it
+// through timeOrigin (the tracker's times are now() readings), and the init span starts there.
 
 export interface ProcessClock {
   now(): number;
