@@ -20,6 +20,7 @@ import type { FlushMode } from '../settings/tracing-settings.ts';
 import type { OtlpExportSettings } from '../settings/otlp-export-settings.ts';
 import type { TemporalityPreference } from '../settings/telemetry-settings.ts';
 import { OtlpHttpTransport } from './otlp-http-transport.ts';
+import { keepSerializerShapes } from './serializer-shapes.ts';
 import { otlpHttpConfiguration } from './span-export.ts';
 
 /**
@@ -39,6 +40,7 @@ export function createOtlpMetricExporter(otlp: OtlpExportSettings, temporality: 
   });
   const transport = new OtlpHttpTransport(config);
   const serializer = otlp.protocol === 'http/json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
+  if (serializer === ProtobufMetricsSerializer) keepSerializerShapes(); // The same writer classes as spans' (serializer-shapes.ts).
   return new OTLPMetricExporterBase(createOtlpNetworkExportDelegate(config, serializer, metrics, transport), { temporalityPreference: TEMPORALITY[temporality] });
 }
 

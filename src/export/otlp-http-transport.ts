@@ -14,6 +14,7 @@ import {
 import type { createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { keepSerializerShapes } from './serializer-shapes.ts';
 
 type GzipAsync = (body: Buffer) => Promise<Buffer>;
 
@@ -50,6 +51,7 @@ export function createHttpTraceExporter(config: HttpConfiguration, json: boolean
     responseAttributesFromError: () => ({}),
   });
   const transport = new OtlpHttpTransport(config, sign);
+  if (!json) keepSerializerShapes(); // Or every full collection discards the serializer's optimized code.
   return new OTLPExporterBase(createOtlpNetworkExportDelegate(config, json ? JsonTraceSerializer : ProtobufTraceSerializer, metrics, transport));
 }
 
