@@ -1,5 +1,5 @@
 // Dependency audit of what the layer ships: the npm packages esbuild put into
-// the two bundles (dist/meta/*.json), not the dev tools.
+// the three bundles (dist/meta/*.json), not the dev tools.
 //
 // 1. `npm audit --omit=dev` against the npm registry: every advisory must be
 //    fixed, or explained in audit-exceptions.json. The registry reachable from
@@ -25,7 +25,7 @@ const exceptions = JSON.parse(readFileSync(path.join(ROOT, 'test/security/audit-
 /** name → version of every package inside the production bundles. */
 function bundledPackages(): Map<string, string> {
   const packages = new Map<string, string>();
-  for (const meta of ['extension.cjs.json', 'tracing.cjs.json']) {
+  for (const meta of ['extension.cjs.json', 'tracing.cjs.json', 'metrics.cjs.json']) {
     const inputs = (JSON.parse(readFileSync(path.join(ROOT, 'dist/meta', meta), 'utf8')) as { inputs: Record<string, unknown> }).inputs;
     for (const input of Object.keys(inputs)) {
       const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
