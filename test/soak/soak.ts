@@ -10,12 +10,13 @@
 // the environment frozen after the last one) and quiet (SOAK_SETTLE_MS later,
 // nothing in flight); then the traffic resumes. The quiet readings compare like
 // with like: after the warm-up they must stay within 5 % (SOAK_TOLERANCE_PERCENT).
-// The other two are printed beside them, never judged.
+// The other two are printed beside them, never judged, and so are the medians of the quiet
+// readings over each 10 minutes (SOAK_WINDOW_MINUTES): the level, without the last invocation's mark.
 //
 // Not part of make test (it is an hour). Figures, not a unit test: it prints
 // the table and exits 1 if memory or descriptors grew, or an invocation failed.
 //
-//   SOAK_MINUTES=60  SOAK_WARMUP_MINUTES=10  SOAK_SEED=<n>  SOAK_TOLERANCE_PERCENT=5  SOAK_SETTLE_MS=2000
+//   SOAK_MINUTES=60  SOAK_WARMUP_MINUTES=10  SOAK_SEED=<n>  SOAK_TOLERANCE_PERCENT=5  SOAK_SETTLE_MS=2000  SOAK_WINDOW_MINUTES=10
 //
 // Diagnostic runs (not the shipped process): SOAK_DIAGNOSE=<dir> runs a copy of
 // the layer whose launcher preloads test/soak/heap-probe.cjs and prints, at each
@@ -46,6 +47,8 @@ import { readCpuMs } from '../bench/processes.ts';
 const MINUTES = positiveNumber('SOAK_MINUTES', 60);
 const WARMUP = positiveNumber('SOAK_WARMUP_MINUTES', Math.max(1, Math.round(MINUTES / 6)));
 const TOLERANCE = positiveNumber('SOAK_TOLERANCE_PERCENT', 5);
+/** Quiet readings summed up per window of this many minutes (their medians), beside the verdict. */
+const WINDOW_MINUTES = positiveNumber('SOAK_WINDOW_MINUTES', 10);
 // Pauses between invocations of one worker: the machine is shared, and a soak
 // looks for growth over time, not for throughput.
 // Each Managed Instances worker waits LMI_WORKERS times as long, so that both
@@ -74,6 +77,7 @@ const DIAGNOSE_GC = process.env.SOAK_DIAGNOSE_GC === '1';
 const DIAGNOSE_RELEASE = process.env.SOAK_DIAGNOSE_RELEASE || undefined;
 const SNAPSHOT_MINUTES = new Set((process.env.SOAK_HEAP_SNAPSHOTS ?? '').split(',').filter(Boolean).map(Number));
 const LAMBDA_LIMIT = 6_291_556;
+
 const MiB = 1024 * 1024;
 
 function positiveNumber(name: string, fallback: number): number {
@@ -335,6 +339,16 @@ function verdict(name: string, quiet: readonly Sample[], loaded: readonly Sample
     ...range(samples, 'other anonymous (V8 pages, big chunks)', (s) => s.probe?.otherAnon),
     ...range(samples, 'V8 retained after a full GC', (s) => s.probe?.retained),
   ].join('; ');
+  // Each quiet reading holds whatever the minute's last invocations left (a 6 MB one, or a 0 B one):
+  // medians over 10-minute windows show the level without that, which a leak would still move.
+  const windows: number[] = [];
+  for (let from = WARMUP; from < after[after.length - 1]!.minute; from += WINDOW_MINUTES) {
+    const inWindow = after.filter((s) => s.minute >= from && s.minute < from + WINDOW_MINUTES).map((s) => s.rssKiB).sort((a, b) => a - b);
+    if (inWindow.length >= 3) windows.push(inWindow[Math.floor(inWindow.length / 2)]!);
+  }
+  const windowed = windows.length < 2 ? [] : [
+    `${name}: quiet RSS, median of each ${WINDOW_MINUTES} minutes after warm-up (not judged): ${windows.map(mb).join(', ')} MB, spread ${spread(windows).toFixed(1)} %`,
+  ];
   return {
     ok,
     lines: [
@@ -342,6 +356,7 @@ function verdict(name: string, quiet: readonly Sample[], loaded: readonly Sample
         `spread ${spread(rss).toFixed(1)} %, first to last ${signed(drift(rss))} %; ` +
         `fds ${Math.min(...fds)}-${Math.max(...fds)}, spread ${spread(fds).toFixed(1)} % → ${ok ? 'flat' : `NOT flat within ${TOLERANCE} %`}; ` +
         `RSS trend over the second half ${signed(trend(after, (s) => s.rssKiB))} MB/hour`,
+      ...windowed,
       `${name}: quiet, where it sits: ${where(after)}`,
       `${name}: under load (not judged): ${range(afterLoaded, 'RSS', (s) => s.rssKiB).join('')}; ${where(afterLoaded)}`,
     ],
