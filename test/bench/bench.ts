@@ -39,7 +39,7 @@ const PLAN: Plan = QUICK
     quick: false, rounds: 20,
     cycles: { '1 KB': 5000, '64 KB': 5000, '1 MB': 1000, '6 MB': 400 },
     warmup: { '1 KB': 500, '64 KB': 300, '1 MB': 30, '6 MB': 6 },
-    streams: 2000, concurrency: 8, burstRounds: 10, burstCyclesEach: 100, burstWarmCycles: 20, startupSamples: 20, exportDownCycles: 20,
+    streams: 2000, concurrency: 8, burstRounds: 10, burstCyclesEach: 100, burstWarmCycles: 100, startupSamples: 20, exportDownCycles: 20,
   };
 
 /** Nothing measured may take this long without finishing a step: the benchmark then gives up and cleans up. */
