@@ -43,6 +43,7 @@ import { FIXTURES, LAYER, RUNTIME, next, raw, request, respond, startWithProxy, 
 import { SeededRandom } from '../support/seeded-random.ts';
 import { extensionPid } from '../support/extension-process.ts';
 import { readCpuMs } from '../bench/processes.ts';
+import { median } from '../bench/stats.ts';
 
 const MINUTES = positiveNumber('SOAK_MINUTES', 60);
 const WARMUP = positiveNumber('SOAK_WARMUP_MINUTES', Math.max(1, Math.round(MINUTES / 6)));
@@ -77,7 +78,6 @@ const DIAGNOSE_GC = process.env.SOAK_DIAGNOSE_GC === '1';
 const DIAGNOSE_RELEASE = process.env.SOAK_DIAGNOSE_RELEASE || undefined;
 const SNAPSHOT_MINUTES = new Set((process.env.SOAK_HEAP_SNAPSHOTS ?? '').split(',').filter(Boolean).map(Number));
 const LAMBDA_LIMIT = 6_291_556;
-
 const MiB = 1024 * 1024;
 
 function positiveNumber(name: string, fallback: number): number {
@@ -340,11 +340,11 @@ function verdict(name: string, quiet: readonly Sample[], loaded: readonly Sample
     ...range(samples, 'V8 retained after a full GC', (s) => s.probe?.retained),
   ].join('; ');
   // Each quiet reading holds whatever the minute's last invocations left (a 6 MB one, or a 0 B one):
-  // medians over 10-minute windows show the level without that, which a leak would still move.
+  // medians over windows of WINDOW_MINUTES show the level without that, which a leak would still move.
   const windows: number[] = [];
   for (let from = WARMUP; from < after[after.length - 1]!.minute; from += WINDOW_MINUTES) {
-    const inWindow = after.filter((s) => s.minute >= from && s.minute < from + WINDOW_MINUTES).map((s) => s.rssKiB).sort((a, b) => a - b);
-    if (inWindow.length >= 3) windows.push(inWindow[Math.floor(inWindow.length / 2)]!);
+    const inWindow = after.filter((s) => s.minute >= from && s.minute < from + WINDOW_MINUTES).map((s) => s.rssKiB);
+    if (inWindow.length >= 3) windows.push(median(inWindow));
   }
   const windowed = windows.length < 2 ? [] : [
     `${name}: quiet RSS, median of each ${WINDOW_MINUTES} minutes after warm-up (not judged): ${windows.map(mb).join(', ')} MB, spread ${spread(windows).toFixed(1)} %`,
