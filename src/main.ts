@@ -79,8 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
     release: () => collectors.collectGarbage({ type: 'major', flavor: 'last-resort' }),
   }) : undefined;
   // Settles when the runtime gets its first event through the proxy: V8's heap is fitted then (below).
-  let handedOut: () => void = () => {};
-  const firstEventHandedOut = new Promise<void>((resolve) => { handedOut = resolve; });
+  const firstEventHandedOut = Promise.withResolvers<void>();
   // The lifecycle watches the runtime's calls from the first one on, tracing or not.
   const watch = new RuntimeWatch({
     log,
@@ -93,7 +92,7 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     } : undefined,
     onQuiet: quiet && (() => quiet.quiet()),
-    onHandedOut: () => handedOut(),
+    onHandedOut: firstEventHandedOut.resolve,
   });
   const proxy = new RuntimeApiProxy(config.upstream, watch, log, collectors.collectYoung);
   // The port is bound before the register request can leave (it is bound at
@@ -152,7 +151,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // same-run comparisons (test/bench/footprint.ts). And not before the warm-up export has loaded what
   // exporting needs (node:https for an https collector): Node modules loaded after the flags are set
   // compile without Node's code cache.
-  void Promise.all([warmedUp, firstEventHandedOut]).then(() => setImmediate(fitHeapToExtension));
+  void Promise.all([warmedUp, firstEventHandedOut.promise]).then(() => setImmediate(fitHeapToExtension));
   return runLifecycle(client, proxy, watch, hooks, log);
 }
 
