@@ -131,9 +131,8 @@ async function main(): Promise<void> {
       // A bundle of `layer:DIR` starts DIR's launcher as shipped (Go launcher, launcher.sh, node), with the variables.
       const shipped = v.bundle.startsWith('layer:') || (v.bundle === '' && v.nodeArgs.length === 0);
       const dir = v.bundle.startsWith('layer:') ? v.bundle.slice('layer:'.length) : '';
-      const launcher = () => probeDir ? stageLayer(dir || BUILT_LAYER, { preload: probeScript }).launcher : layerLauncher(`layer:${dir}`);
       const options = shipped
-        ? { layer: { launcher: launcher(), env: v.env } }
+        ? { layer: { launcher: probeDir ? stageLayer(dir || BUILT_LAYER, { preload: probeScript }).launcher : layerLauncher(`layer:${dir}`), env: v.env } }
         : { direct: { nodeArgs: v.nodeArgs, bundle: v.bundle || BUNDLE, env: v.env } };
       envs.push(await startEnvironment(v.tracing ? 'proxy-on' : 'proxy-off', { collectorEndpoint: collector.endpoint, ...options }));
     }
