@@ -23,7 +23,7 @@ export function warmUpSpanSerialization(json: boolean): void {
     // The attribute value types an invocation span carries (string, number, boolean).
     const span = tracer.startSpan('warm-up', {
       kind: SpanKind.SERVER,
-      attributes: { 'faas.trigger': 'other', 'faas.coldstart': true, 'lambda_trace_proxy.added.next_ms': 0.1 },
+      attributes: { 'faas.trigger': 'other', 'faas.coldstart': true, 'lambda_trace_proxy.added.next_us': 100 },
       startTime: Date.now(),
     }, ROOT_CONTEXT);
     span.setAttribute('http.response.status_code', 200);

@@ -15,11 +15,12 @@ import type { LifecycleClock, CollectorHealth } from './collector-health.ts';
 import type { ExportQueue, RoundOutcome } from './export-queue.ts';
 import { decideAtEnd, exportAtStart, STEADY_LOOKBACK, type EndDecision, type FlushFacts } from './flush-policy.ts';
 import type { FlushMode } from '../settings/tracing-settings.ts';
+import { microseconds } from '../tracing/microseconds.ts';
 
 export type FlushOutcome = 'flushed' | 'timed-out' | 'failed' | 'skipped';
 
 /** Attributes on an invocation span: the hold after the previous invocation in this environment. */
-export const ATTR_ADDED_PREVIOUS_FLUSH_MS = 'lambda_trace_proxy.added.previous_flush_ms';
+export const ATTR_ADDED_PREVIOUS_FLUSH_US = 'lambda_trace_proxy.added.previous_flush_us';
 export const ATTR_ADDED_PREVIOUS_FLUSH_INVOCATION_ID = 'lambda_trace_proxy.added.previous_flush_invocation_id';
 
 /** What the end of one invocation cost: the decision and how long the invocation was held for it. */
@@ -202,7 +203,7 @@ export class FlushHoldReporter implements SpanProcessor {
     if (span.attributes[ATTR_FAAS_INVOCATION_ID] === undefined) return;
     const hold = this.#flusher.takeUnreportedHold();
     if (!hold) return;
-    span.setAttribute(ATTR_ADDED_PREVIOUS_FLUSH_MS, Math.round(hold.holdMs * 10) / 10);
+    span.setAttribute(ATTR_ADDED_PREVIOUS_FLUSH_US, microseconds(hold.holdMs));
     span.setAttribute(ATTR_ADDED_PREVIOUS_FLUSH_INVOCATION_ID, hold.requestId);
   }
 

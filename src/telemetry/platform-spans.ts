@@ -6,15 +6,16 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Sp
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { ATTR_FAAS_COLDSTART } from '@opentelemetry/semantic-conventions/incubating';
 import type { ParsedError } from '../tracing/error-body.ts';
+import { microseconds } from '../tracing/microseconds.ts';
 import type { InitFacts, InvocationFacts, PhaseFacts, RuntimeDoneFacts } from './platform-telemetry.ts';
 import { OUT_OF_MEMORY_ERROR_TYPE, type OutOfMemoryEvidence } from './out-of-memory.ts';
 
 export const ATTR_PLATFORM_STATUS = 'lambda_trace_proxy.platform.status';
 export const ATTR_PLATFORM_ERROR_TYPE = 'lambda_trace_proxy.platform.error_type';
-export const ATTR_PLATFORM_DURATION_MS = 'lambda_trace_proxy.platform.duration_ms';
+export const ATTR_PLATFORM_DURATION_US = 'lambda_trace_proxy.platform.duration_us';
 export const ATTR_PLATFORM_PRODUCED_BYTES = 'lambda_trace_proxy.platform.produced_bytes';
-export const ATTR_PLATFORM_RESPONSE_LATENCY_MS = 'lambda_trace_proxy.platform.response_latency_ms';
-export const ATTR_PLATFORM_RESPONSE_DURATION_MS = 'lambda_trace_proxy.platform.response_duration_ms';
+export const ATTR_PLATFORM_RESPONSE_LATENCY_US = 'lambda_trace_proxy.platform.response_latency_us';
+export const ATTR_PLATFORM_RESPONSE_DURATION_US = 'lambda_trace_proxy.platform.response_duration_us';
 export const ATTR_OUT_OF_MEMORY = 'lambda_trace_proxy.out_of_memory';
 export const ATTR_OUT_OF_MEMORY_EVIDENCE = 'lambda_trace_proxy.out_of_memory.evidence';
 export const ATTR_INJECTED = 'lambda_trace_proxy.injected';
@@ -22,20 +23,20 @@ export const ATTR_INIT_TYPE = 'lambda_trace_proxy.init.type';
 export const ATTR_INIT_PHASE = 'lambda_trace_proxy.init.phase';
 export const ATTR_INIT_STATUS = 'lambda_trace_proxy.init.status';
 export const ATTR_INIT_ERROR_TYPE = 'lambda_trace_proxy.init.error_type';
-export const ATTR_INIT_DURATION_MS = 'lambda_trace_proxy.init.duration_ms';
+export const ATTR_INIT_DURATION_US = 'lambda_trace_proxy.init.duration_us';
 export const ATTR_RESTORE_STATUS = 'lambda_trace_proxy.restore.status';
 export const ATTR_RESTORE_ERROR_TYPE = 'lambda_trace_proxy.restore.error_type';
-export const ATTR_RESTORE_DURATION_MS = 'lambda_trace_proxy.restore.duration_ms';
+export const ATTR_RESTORE_DURATION_US = 'lambda_trace_proxy.restore.duration_us';
 
 /** runtimeDone's figures on the invocation span. */
 export function runtimeDoneAttributes(done: RuntimeDoneFacts): Attributes {
   const attributes: Attributes = {};
   if (done.status !== undefined) attributes[ATTR_PLATFORM_STATUS] = done.status;
   if (done.errorType !== undefined) attributes[ATTR_PLATFORM_ERROR_TYPE] = done.errorType;
-  if (done.durationMs !== undefined) attributes[ATTR_PLATFORM_DURATION_MS] = done.durationMs;
+  if (done.durationMs !== undefined) attributes[ATTR_PLATFORM_DURATION_US] = microseconds(done.durationMs);
   if (done.producedBytes !== undefined) attributes[ATTR_PLATFORM_PRODUCED_BYTES] = done.producedBytes;
-  if (done.responseLatencyMs !== undefined) attributes[ATTR_PLATFORM_RESPONSE_LATENCY_MS] = done.responseLatencyMs;
-  if (done.responseDurationMs !== undefined) attributes[ATTR_PLATFORM_RESPONSE_DURATION_MS] = done.responseDurationMs;
+  if (done.responseLatencyMs !== undefined) attributes[ATTR_PLATFORM_RESPONSE_LATENCY_US] = microseconds(done.responseLatencyMs);
+  if (done.responseDurationMs !== undefined) attributes[ATTR_PLATFORM_RESPONSE_DURATION_US] = microseconds(done.responseDurationMs);
   return attributes;
 }
 
@@ -92,7 +93,7 @@ export function recordInitSpan(
     if (init.phase !== undefined) attributes[ATTR_INIT_PHASE] = init.phase;
     if (init.status !== undefined) attributes[ATTR_INIT_STATUS] = init.status;
     if (init.errorType !== undefined) attributes[ATTR_INIT_ERROR_TYPE] = init.errorType;
-    if (init.durationMs !== undefined) attributes[ATTR_INIT_DURATION_MS] = init.durationMs;
+    if (init.durationMs !== undefined) attributes[ATTR_INIT_DURATION_US] = microseconds(init.durationMs);
   }
   const span = tracer.startSpan(name, {
     kind: SpanKind.INTERNAL,
@@ -104,7 +105,7 @@ export function recordInitSpan(
     const restoreAttributes: Attributes = {};
     if (restore.status !== undefined) restoreAttributes[ATTR_RESTORE_STATUS] = restore.status;
     if (restore.errorType !== undefined) restoreAttributes[ATTR_RESTORE_ERROR_TYPE] = restore.errorType;
-    if (restore.durationMs !== undefined) restoreAttributes[ATTR_RESTORE_DURATION_MS] = restore.durationMs;
+    if (restore.durationMs !== undefined) restoreAttributes[ATTR_RESTORE_DURATION_US] = microseconds(restore.durationMs);
     const restoreSpan = tracer.startSpan(`${name.replace(/ init$/, '')} restore`, {
       kind: SpanKind.INTERNAL, startTime: restore.startedAt, attributes: restoreAttributes,
     }, trace.setSpan(ROOT_CONTEXT, span));

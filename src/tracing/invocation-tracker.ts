@@ -25,6 +25,7 @@ import { formatTraceparent, parseXrayHeader, rewriteXrayParent } from '../contex
 import { injectIntoView } from '../event/inject-traceparent.ts';
 import { ErrorBodyReader, parseErrorBody, parseStreamErrorTrailers, type ParsedError } from './error-body.ts';
 import { StatusCodeReader } from './http-response.ts';
+import { microseconds } from './microseconds.ts';
 import type { InvocationFacts, PlatformObserver, PlatformTelemetry } from '../telemetry/platform-telemetry.ts';
 import { ATTR_INJECTED, applyPlatformFacts, markOutOfMemory, platformError, recordInitSpan } from '../telemetry/platform-spans.ts';
 import { isOutOfMemoryErrorType } from '../telemetry/out-of-memory.ts';
@@ -68,8 +69,8 @@ const SEEN_MEMORY = 256;
  * to the runtime (reading, classifying, joining, injecting, relaying). Response or error: from the
  * post's last byte arriving from the runtime to its last byte handed to Lambda.
  */
-export const ATTR_ADDED_NEXT_MS = 'lambda_trace_proxy.added.next_ms';
-export const ATTR_ADDED_RESULT_MS = 'lambda_trace_proxy.added.result_ms';
+export const ATTR_ADDED_NEXT_US = 'lambda_trace_proxy.added.next_us';
+export const ATTR_ADDED_RESULT_US = 'lambda_trace_proxy.added.result_us';
 
 /** Lambda's answers refusing a post are small JSON documents; more is not worth keeping. */
 const MAX_KEPT_ANSWER_BYTES = 64 * 1024;
@@ -183,7 +184,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
   // ---- what the extension added ---------------------------------------------
 
   onEventForwarded(requestId: string, addedMs: number): void {
-    this.#open.get(requestId)?.span.setAttribute(ATTR_ADDED_NEXT_MS, roundMs(addedMs));
+    this.#open.get(requestId)?.span.setAttribute(ATTR_ADDED_NEXT_US, microseconds(addedMs));
   }
 
   // ---- end ---------------------------------------------------------------
@@ -210,7 +211,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     }
     this.#open.delete(result.requestId);
     const { span, trigger, reader } = inv;
-    if (result.addedMs !== undefined) span.setAttribute(ATTR_ADDED_RESULT_MS, roundMs(result.addedMs));
+    if (result.addedMs !== undefined) span.setAttribute(ATTR_ADDED_RESULT_US, microseconds(result.addedMs));
     if (result.failure !== undefined) {
       markError(span, { type: 'Extension.ProxyFailure', message: result.failure });
     } else if (result.upstreamStatus !== undefined && result.upstreamStatus >= 400) {
@@ -436,10 +437,6 @@ function single(value: string | string[] | undefined): string | undefined {
 }
 
 /** Microsecond resolution is all a timer on a shared core can tell apart. */
-function roundMs(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
-
 function epochMs(performanceTime: number): number {
   return performance.timeOrigin + performanceTime;
 }

@@ -11,8 +11,8 @@ const paint = (code: string, text: string) => (COLOR ? `\x1b[${code}m${text}\x1b
 const KEY_ATTRIBUTES = [
   'faas.trigger', 'faas.coldstart', 'http.request.method', 'http.route', 'http.response.status_code',
   'messaging.system', 'messaging.batch.message_count', 'error.type', 'lambda_trace_proxy.parent_source',
-  'lambda_trace_proxy.platform.status', 'lambda_trace_proxy.platform.response_latency_ms',
-  'lambda_trace_proxy.out_of_memory.evidence', 'lambda_trace_proxy.init.duration_ms',
+  'lambda_trace_proxy.platform.status', 'lambda_trace_proxy.platform.response_latency_us',
+  'lambda_trace_proxy.out_of_memory.evidence', 'lambda_trace_proxy.init.duration_us',
 ];
 
 const ADDED_PREFIX = 'lambda_trace_proxy.added.';
@@ -40,9 +40,9 @@ export function renderWaterfall(spans: readonly ReceivedSpan[]): string {
       const name = `${'  '.repeat(depth)}${span.name} [${span.kind}]`.padEnd(38);
       const attrs = KEY_ATTRIBUTES.filter((k) => span.attributes[k] !== undefined).map((k) => `${k}=${String(span.attributes[k])}`).join(' ');
       lines.push(`  ${name} ${paint(span.status.code === 'ERROR' ? '31' : '36', bar.padEnd(BAR_WIDTH))} ${ms} ms ${status} ${paint('2', attrs)}`);
-      // What the extension itself added to this invocation (lambda_trace_proxy.added.*: next_ms, result_ms, …).
-      const added = Object.keys(span.attributes).filter((k) => k.startsWith(ADDED_PREFIX) && k.endsWith('_ms')).sort()
-        .map((k) => `${k.slice(ADDED_PREFIX.length).replace(/_ms$/, '')} ${Number(span.attributes[k]).toFixed(3)} ms`);
+      // What the extension itself added to this invocation (lambda_trace_proxy.added.*: next_us, result_us, …), shown in ms.
+      const added = Object.keys(span.attributes).filter((k) => k.startsWith(ADDED_PREFIX) && k.endsWith('_us')).sort()
+        .map((k) => `${k.slice(ADDED_PREFIX.length).replace(/_us$/, '')} ${(Number(span.attributes[k]) / 1000).toFixed(3)} ms`);
       if (added.length > 0) lines.push(`  ${'  '.repeat(depth + 1)}${paint('2', `↳ added by the extension: ${added.join(', ')}`)}`);
       for (const event of span.events) {
         lines.push(`  ${'  '.repeat(depth + 1)}${paint('33', `↳ ${event.name}: ${String(event.attributes['exception.type'] ?? '')} ${String(event.attributes['exception.message'] ?? '')}`)}`);

@@ -72,14 +72,15 @@ describe('platform facts on spans', () => {
     assert.ok(span, 'exported before the extension asked for its next event');
     assert.equal(span.attributes['lambda_trace_proxy.platform.status'], 'success');
     assert.equal(span.attributes['lambda_trace_proxy.platform.produced_bytes'], 11n);
-    assert.equal(typeof span.attributes['lambda_trace_proxy.platform.response_latency_ms'], 'number');
-    assert.equal(typeof span.attributes['lambda_trace_proxy.platform.response_duration_ms'], 'number');
+    // Durations are whole µs on the wire (OTLP intValue, a bigint here): never a double, whatever the value.
+    assert.equal(typeof span.attributes['lambda_trace_proxy.platform.response_latency_us'], 'bigint');
+    assert.equal(typeof span.attributes['lambda_trace_proxy.platform.response_duration_us'], 'bigint');
     const init = receiver.spans.find((s) => s.name === 'orders init');
     assert.ok(init, 'the cold start has its init span');
     assert.equal(init.parentSpanId, span.spanId);
     assert.equal(init.attributes['lambda_trace_proxy.init.status'], 'success');
     assert.equal(init.attributes['lambda_trace_proxy.init.type'], 'on-demand');
-    assert.equal(typeof init.attributes['lambda_trace_proxy.init.duration_ms'], 'number');
+    assert.equal(typeof init.attributes['lambda_trace_proxy.init.duration_us'], 'bigint');
   });
 
   test('an invocation the runtime did not route through the proxy gets one span, joined to Lambda\'s trace header, marked not injected', async () => {
@@ -122,6 +123,22 @@ describe('platform facts on spans', () => {
     assert.equal(span.attributes['error.type'], 'timeout');
     assert.equal(span.attributes['lambda_trace_proxy.platform.error_type'], 'Sandbox.Timedout');
   });
+
+  // Last in this suite: it reads every span the ones above made (proxied, bypassed, timed out, init).
+  test('every duration on every span left as OTLP intValue (whole µs), never as a double', () => {
+    const durations: { key: string; value: unknown }[] = [];
+    for (const span of receiver.spans) {
+      for (const [key, value] of Object.entries(span.attributes)) {
+        if (key.startsWith('lambda_trace_proxy.') && key.endsWith('_us')) durations.push({ key, value });
+      }
+    }
+    const keys = new Set(durations.map((d) => d.key));
+    for (const key of ['added.next_us', 'added.result_us', 'platform.duration_us', 'platform.response_latency_us', 'init.duration_us']) {
+      assert.ok(keys.has(`lambda_trace_proxy.${key}`), `some span carries lambda_trace_proxy.${key} (seen: ${[...keys].join(', ')})`);
+    }
+    const doubles = durations.filter((d) => typeof d.value !== 'bigint');
+    assert.deepEqual(doubles, [], `${durations.length} durations, all intValue`);
+  });
 });
 
 describe('on Managed Instances (schema 2025-01-29, no runtimeDone)', () => {
@@ -137,7 +154,7 @@ describe('on Managed Instances (schema 2025-01-29, no runtimeDone)', () => {
       await invoked;
       const span = await receiver.waitForSpan((s) => s.attributes['faas.invocation.id'] === id, { timeoutMs: 10_000 });
       assert.equal(span.attributes['lambda_trace_proxy.platform.status'], 'success');
-      assert.equal(typeof span.attributes['lambda_trace_proxy.platform.response_latency_ms'], 'number');
+      assert.equal(typeof span.attributes['lambda_trace_proxy.platform.response_latency_us'], 'bigint');
     } finally {
       await env.sandbox.shutdown();
       await receiver.close();

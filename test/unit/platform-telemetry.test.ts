@@ -149,7 +149,7 @@ describe('spans and platform facts', () => {
     platform.ingest(parseTelemetryBatch(batch(runtimeDone('a', 'success'))));
     await settled;
     const [span] = spans();
-    assert.equal(span?.attributes['lambda_trace_proxy.platform.response_latency_ms'], 10.25);
+    assert.equal(span?.attributes['lambda_trace_proxy.platform.response_latency_us'], 10250);
     assert.ok(Math.abs(span!.endTime[0] * 1000 + span!.endTime[1] / 1e6 - endedAt) < 5, 'ends when the runtime posted');
   });
 
@@ -203,7 +203,7 @@ describe('spans and platform facts', () => {
     end('a');
     const [span] = spans();
     assert.equal(span?.status.code, 0);
-    assert.equal(span?.attributes['lambda_trace_proxy.platform.response_latency_ms'], 10.25);
+    assert.equal(span?.attributes['lambda_trace_proxy.platform.response_latency_us'], 10250);
   });
 
   test('a runtime that posted nothing ends with Lambda\'s status; out-of-memory says so in error.type', () => {
@@ -272,11 +272,11 @@ describe('init phases on the cold start', () => {
     const restore = spans.find((s) => s.name === 'fn restore')!;
     const invocation = spans.find((s) => s.attributes['faas.invocation.id'] === 'a')!;
     assert.equal(init.parentSpanContext?.spanId, invocation.spanContext().spanId);
-    assert.deepEqual([init.attributes['lambda_trace_proxy.init.type'], init.attributes['lambda_trace_proxy.init.status'], init.attributes['lambda_trace_proxy.init.duration_ms']], ['snap-start', 'success', 300.5]);
+    assert.deepEqual([init.attributes['lambda_trace_proxy.init.type'], init.attributes['lambda_trace_proxy.init.status'], init.attributes['lambda_trace_proxy.init.duration_us']], ['snap-start', 'success', 300500]);
     assert.equal(init.startTime[0] * 1000 + Math.round(init.startTime[1] / 1e6), t0);
     assert.equal(init.endTime[0] * 1000 + Math.round(init.endTime[1] / 1e6), t0 + 300);
     assert.equal(restore.parentSpanContext?.spanId, init.spanContext().spanId);
-    assert.deepEqual([restore.attributes['lambda_trace_proxy.restore.status'], restore.attributes['lambda_trace_proxy.restore.duration_ms']], ['success', 120.25]);
+    assert.deepEqual([restore.attributes['lambda_trace_proxy.restore.status'], restore.attributes['lambda_trace_proxy.restore.duration_us']], ['success', 120250]);
     assert.equal(restore.endTime[0] * 1000 + Math.round(restore.endTime[1] / 1e6), t0 + 620);
   });
 });
