@@ -436,7 +436,6 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Microsecond resolution is all a timer on a shared core can tell apart. */
 function epochMs(performanceTime: number): number {
   return performance.timeOrigin + performanceTime;
 }

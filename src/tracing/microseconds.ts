@@ -5,7 +5,8 @@
 // 84 ms) and as doubleValue otherwise, and a backend that fixes an attribute's
 // column type from its first value (Elasticsearch's dynamic mappings, say) then
 // truncates or rejects the others. Whole microseconds are always intValue, and keep
-// the precision the platform reports (its figures have three decimals of a ms).
+// the precision the platform reports (its figures have three decimals of a ms) and
+// all that the extension's own timer on a shared core can tell apart.
 
 /** A duration in milliseconds as whole microseconds. */
 export function microseconds(ms: number): number {
