@@ -23,8 +23,18 @@ import type { Writable } from 'node:stream';
  * as empty. Returns whether it was freed.
  */
 export function freeBuffer(buffer: Buffer): boolean {
+  return buffer.buffer.byteLength === buffer.length && detach(buffer);
+}
+
+/**
+ * Frees the memory of `buffer`, which starts it: the caller knows that memory is this buffer's
+ * alone, even where it is longer than the buffer's bytes. (Never a view of Node's pool: Node 24
+ * refuses to let its pool go, but 22, the standalone layers' Node, would, and every small Buffer
+ * made after that would throw.)
+ */
+function detach(buffer: Buffer): boolean {
   const memory = buffer.buffer;
-  if (buffer.byteOffset !== 0 || buffer.length === 0 || memory.byteLength !== buffer.length || !(memory instanceof ArrayBuffer) || memory.detached) return false;
+  if (buffer.byteOffset !== 0 || buffer.length === 0 || !(memory instanceof ArrayBuffer) || memory.detached) return false;
   try {
     memory.transfer(0);
     return true;
@@ -66,9 +76,13 @@ export function freeSocketReads(answer: http.IncomingMessage): void {
   // No listener of node's before ours: not the client socket this was written for.
   if (socket === null || answer.complete || socket.listenerCount('data') === 0) return;
   const stop = () => socket.off('data', onRead);
+  // Each read has memory of its own (never the pool's), which may be longer than the read: Node
+  // 24.22 leaves a read that filled most of its 64 KiB buffer in all of it rather than copy it to
+  // its size (22.20 always copied). freeBuffer, which cannot tell that memory from a shared one,
+  // would keep it.
   const onRead = (read: Buffer): void => {
     if (answer.complete) stop();
-    freeBuffer(read);
+    detach(read);
   };
   socket.on('data', onRead);
   answer.once('end', stop);
