@@ -3,6 +3,10 @@
 // headers (RFC 9110 §7.6.1) are dropped: they describe one connection, and Node
 // writes its own framing for the next hop.
 
+import type http from 'node:http';
+import type { Logger } from '../log.ts';
+import { describeError } from '../errors.ts';
+
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade',
 ]);
@@ -65,4 +69,16 @@ export function trailerPairs(raw: readonly string[]): [string, string][] {
   const pairs: [string, string][] = [];
   for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
   return pairs;
+}
+
+/** Answers the runtime with the status and headers of Lambda's answer `upRes` (`headers`: its forwardable ones, maybe changed). */
+export function writeUpstreamHead(res: http.ServerResponse, upRes: http.IncomingMessage, headers: string[], log: Logger): void {
+  try {
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
+  } catch (err) {
+    // e.g. a `Trailer` header on a body with a Content-Length: Node refuses
+    // that framing, so drop the announcement rather than the answer.
+    log.debug('upstream headers rejected as they are; sending without Trailer', { error: describeError(err) });
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableHeaders(headers, new Set(['trailer'])));
+  }
 }

@@ -2,8 +2,8 @@
 // unchanged, to the real Runtime API (or the next proxy in a chain); Lambda's
 // answers come back the same way. Bodies stream through chunk by chunk with
 // backpressure, trailers included. Only two things are ever read on the way:
-// the event a `/next` hands out (tracing may splice `traceparent` into it) and,
-// when tracing asks, the body of a `/response` or `/error` post.
+// the event a `/next` hands out (event-relay.ts: tracing may splice `traceparent`
+// into it) and, when tracing asks, the body of a `/response` or `/error` post.
 
 import http from 'node:http';
 import { closeSync } from 'node:fs';
@@ -12,24 +12,15 @@ import type { HostPort } from '../settings/core-config.ts';
 import type { Logger } from '../log.ts';
 import { describeError } from '../errors.ts';
 import { classifyRoute, type RuntimeRoute } from './routes.ts';
-import { forwardableHeaders, replaceHeaderValue } from './headers.ts';
+import { forwardableHeaders, replaceHeaderValue, writeUpstreamHead } from './headers.ts';
 import { streamBody } from './stream-body.ts';
-import { freeBuffer, freeSocketReads, WrittenChunks } from './written-chunks.ts';
+import { freeSocketReads } from './written-chunks.ts';
+import { relayEvent, type EventRelayContext } from './event-relay.ts';
 import { RUNTIME_API_MAX_HEADER_BYTES, RUNTIME_API_MAX_HEADERS_COUNT } from './header-limits.ts';
 import type { CollectYoungGeneration } from './young-generation.ts';
 import { listenWithoutCluster, type ListenAddress } from '../listen-without-cluster.ts';
-import { READ_MORE, READ_WHOLE, type BodyReader, type EventAnswer, type EventRewrite, type HandedOutEvent, type InvocationObserver, type RuntimeSignals } from './invocation-observer.ts';
+import type { BodyReader, HandedOutEvent, InvocationObserver, RuntimeSignals } from './invocation-observer.ts';
 
-/** An event's announced Content-Length is trusted for one up-front allocation up to this size (Lambda's limit is 6 MB). */
-const MAX_PREALLOCATED_EVENT_BYTES = 8 * 1024 * 1024;
-/** An event longer than this is read by its head (see #relayEvent): smaller ones are cheaper read whole. */
-const HEAD_MIN_BYTES = 64 * 1024;
-/**
- * A spliced event up to this size goes out as one buffer: copying a few KiB costs less than a
- * write through node:http per piece (an API Gateway event is 9 pieces). Larger ones are written
- * piece by piece (corked), sparing a copy of up to 6 MB.
- */
-const CONCAT_MAX_BYTES = 16 * 1024;
 /** Body bytes relayed between two young-generation collections (see #relayed). */
 const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
 /** A byte kept a while (not freed once written) weighs this many streamed ones: a MiB of them is collected after. */
@@ -88,6 +79,8 @@ export class RuntimeApiProxy {
   /** Body bytes relayed (kept ones weighted) since the last young-generation collection we asked for. */
   #bytesSinceCollect = 0;
   readonly #collectYoung: CollectYoungGeneration | undefined;
+  /** Lent to the relay of each event (event-relay.ts). */
+  readonly #eventRelay: EventRelayContext;
   /** Set while close() waits for the last exchange to finish. */
   #onIdle: (() => void) | undefined;
 
@@ -96,6 +89,7 @@ export class RuntimeApiProxy {
     this.#signals = signals;
     this.#log = log;
     this.#collectYoung = collectYoung;
+    this.#eventRelay = { log, relayed: (bytes, kept) => this.#relayed(bytes, kept) };
     this.#agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' }) // Node's client sockets default to TCP_NODELAY;
     this.#agent.on('free', (socket: Socket) => this.#freedAt.set(socket, this.#freezePoint));
     this.#server = http.createServer({
@@ -338,7 +332,7 @@ export class RuntimeApiProxy {
           nextDone(undefined);
         }
         if (event !== undefined && this.#observer) {
-          this.#relayEvent(exchange, upRes, this.#observer);
+          relayEvent(res, upRes, this.#observer, (fn) => this.#guard(exchange, fn), this.#eventRelay);
         } else {
           this.#relayAnswer(exchange, upRes, isPost || watched ? (status, answer) => settle(status, answer, undefined) : undefined,
             watched ? observer.answerBytesToKeep() : 0);
@@ -414,123 +408,6 @@ export class RuntimeApiProxy {
   }
 
   /**
-   * An event for the runtime. Tracing reads it to join and inject: small events whole; a large one
-   * (Lambda announces its length) first by its head, and once tracing has decided from the head, the
-   * head goes out (spliced) with the new length and the rest follows as it arrives, unread and unheld.
-   */
-  #relayEvent(exchange: Exchange, upRes: http.IncomingMessage, observer: InvocationObserver): void {
-    const res = exchange.res;
-    const receivedAt = performance.now();
-    const requestId = upRes.headers['lambda-runtime-aws-request-id'];
-    const announced = Number(upRes.headers['content-length'] ?? NaN);
-    const byHead = typeof requestId === 'string' && Number.isSafeInteger(announced) && announced > HEAD_MIN_BYTES
-      && announced <= MAX_PREALLOCATED_EVENT_BYTES;
-    let head: Buffer[] | undefined = byHead ? [] : undefined;
-    let headBytes = 0;
-    let nextLook = HEAD_MIN_BYTES;
-    let whole: EventBody | undefined = byHead ? undefined : new EventBody(upRes.headers['content-length']);
-    let streaming = false;
-    let lastByteAt = receivedAt;
-    const resume = () => upRes.resume();
-    const written = new WrittenChunks();
-
-    const look = (): void => {
-      const bytes = head!.length === 1 ? head![0]! : Buffer.concat(head!, headBytes);
-      head = [bytes];
-      const answer = observer.onInvocationEvent({ requestId: requestId as string, headers: upRes.headers, body: bytes, totalBytes: announced, receivedAt });
-      if (answer === READ_MORE) {
-        nextLook = headBytes * 2;
-      } else if (answer === READ_WHOLE) {
-        whole = new EventBody(String(announced));
-        whole.add(bytes);
-        head = undefined;
-      } else {
-        head = undefined;
-        streaming = true;
-        this.#sendTracedEvent(res, upRes, bytes, announced, answer, true);
-      }
-    };
-
-    upRes.on('data', this.#guard(exchange, (chunk: Buffer) => {
-      if (streaming) {
-        this.#relayed(chunk.length, false);
-        if (res.destroyed) return;
-        if (!written.write(res, chunk)) {
-          upRes.pause();
-          res.once('drain', resume);
-        }
-      } else if (whole !== undefined) {
-        // The copy is the collector's; the chunk, once copied, is done with.
-        if (whole.add(chunk)) freeBuffer(chunk);
-        this.#relayed(chunk.length, true);
-      } else {
-        // Kept for tracing's look (and maybe sent as part of its pieces): the collector's.
-        this.#relayed(chunk.length, true);
-        head!.push(chunk);
-        headBytes += chunk.length;
-        if (headBytes >= nextLook && headBytes < announced) look();
-      }
-    }));
-    upRes.on('error', () => res.destroy());
-    // The runtime went away while the rest was streaming: stop reading, or the paused upstream
-    // connection would wait for a 'drain' that never comes.
-    res.on('close', () => { if (streaming && !upRes.complete) upRes.destroy(); });
-    upRes.on('end', this.#guard(exchange, () => {
-      lastByteAt = performance.now();
-      if (!streaming) {
-        const event = whole !== undefined ? whole.bytes() : Buffer.concat(head!, headBytes);
-        const answer = typeof requestId === 'string'
-          ? observer.onInvocationEvent({ requestId, headers: upRes.headers, body: event, totalBytes: event.length, receivedAt })
-          : undefined;
-        this.#sendTracedEvent(res, upRes, event, event.length, answer, false);
-      } else if (!res.destroyed) {
-        res.end();
-      }
-    }));
-    res.on('finish', () => {
-      if (typeof requestId === 'string') observer.onEventForwarded(requestId, performance.now() - lastByteAt);
-    });
-  }
-
-  /**
-   * Sends the event (or its head, `more` when the rest follows) with tracing's changes; if those
-   * cannot be sent, the event as Lambda sent it must still reach the runtime.
-   */
-  #sendTracedEvent(res: http.ServerResponse, upRes: http.IncomingMessage, bytes: Buffer, totalBytes: number,
-    answer: EventAnswer, more: boolean): void {
-    const rewrite = typeof answer === 'object' ? answer : undefined;
-    try {
-      this.#sendEvent(res, upRes, bytes, totalBytes, rewrite, more);
-    } catch (err) {
-      if (res.headersSent || rewrite === undefined) throw err;
-      // Tracing's changes could not be sent: the event as Lambda sent it must still reach the runtime.
-      this.#log.warn('the traced event could not be sent; sending it unchanged', { code: 'LRAP_TRACING_HOOK_FAILED', error: describeError(err) });
-      this.#sendEvent(res, upRes, bytes, totalBytes, undefined, more);
-    }
-  }
-
-  /** `bytes` (the event, or its head when `more`) with `rewrite` applied, under a Content-Length for the whole event. */
-  #sendEvent(res: http.ServerResponse, upRes: http.IncomingMessage, bytes: Buffer, totalBytes: number,
-    rewrite: EventRewrite | undefined, more: boolean): void {
-    const out = rewrite?.body ?? bytes;
-    const pieces = Buffer.isBuffer(out) ? [out] : out;
-    for (const piece of pieces) if (!Buffer.isBuffer(piece)) throw new TypeError('an event piece is not a Buffer');
-    const length = totalBytes - bytes.length + pieces.reduce((n, piece) => n + piece.length, 0);
-    const headers = forwardableHeaders(upRes.rawHeaders);
-    if (rewrite?.traceIdHeader !== undefined) replaceHeaderValue(headers, 'lambda-runtime-trace-id', rewrite.traceIdHeader);
-    if (!replaceHeaderValue(headers, 'content-length', String(length))) headers.push('Content-Length', String(length));
-    this.#writeHead(res, upRes, headers);
-    if (!more && (pieces.length === 1 || length <= CONCAT_MAX_BYTES)) {
-      res.end(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, length));
-      return;
-    }
-    res.cork(); // One writev for all the pieces.
-    for (const piece of pieces) res.write(piece);
-    if (more) process.nextTick(() => res.uncork());
-    else res.end();
-  }
-
-  /**
    * Relaying leaves garbage of two kinds. Buffers, off V8's heap: freed once written (written-chunks.ts),
    * except those kept a while (an event's head tracing reads, the copy of an event read whole, an
    * answer kept for the span), which V8 frees only when it collects their small Buffer objects.
@@ -567,7 +444,7 @@ export class RuntimeApiProxy {
     onDone: ((status: number, answer: Buffer | undefined) => void) | undefined, answerBytesToKeep: number): void {
     const res = exchange.res;
     const status = upRes.statusCode ?? 502;
-    this.#writeHead(res, upRes, forwardableHeaders(upRes.rawHeaders));
+    writeUpstreamHead(res, upRes, forwardableHeaders(upRes.rawHeaders), this.#log);
     // Lambda's error answers (413, 403…) say what went wrong: kept for the span, as much as tracing asked for.
     const kept: Buffer[] | undefined = onDone && status >= 400 && answerBytesToKeep > 0 ? [] : undefined;
     let keptBytes = 0;
@@ -585,17 +462,6 @@ export class RuntimeApiProxy {
     res.on('close', () => { if (!upRes.complete) upRes.destroy(); });
   }
 
-  #writeHead(res: http.ServerResponse, upRes: http.IncomingMessage, headers: string[]): void {
-    try {
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
-    } catch (err) {
-      // e.g. a `Trailer` header on a body with a Content-Length: Node refuses
-      // that framing, so drop the announcement rather than the answer.
-      this.#log.debug('upstream headers rejected as they are; sending without Trailer', { error: describeError(err) });
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableHeaders(headers, new Set(['trailer'])));
-    }
-  }
-
   #answerBadGateway(res: http.ServerResponse, failure: string, errorType: string): void {
     if (res.writableEnded || res.destroyed) return; // Already answered (or gone): never cut a complete answer.
     if (res.headersSent) {
@@ -611,40 +477,3 @@ export class RuntimeApiProxy {
   }
 }
 
-
-/**
- * An event read whole. With a Content-Length (Lambda sends one) the chunks are
- * copied once into a buffer of that size as they arrive, instead of being kept
- * and concatenated at the end: at 6 MB that is one copy and ~100 fewer live
- * chunks for the garbage collector (make bench, test/bench/profile.ts).
- */
-class EventBody {
-  readonly #chunks: Buffer[] = [];
-  #buffer: Buffer | undefined;
-  #length = 0;
-
-  constructor(contentLength: string | undefined) {
-    const size = contentLength === undefined ? NaN : Number(contentLength);
-    if (Number.isSafeInteger(size) && size > 0 && size <= MAX_PREALLOCATED_EVENT_BYTES) this.#buffer = Buffer.allocUnsafe(size);
-  }
-
-  /** Whether `chunk` was copied (else it is kept). */
-  add(chunk: Buffer): boolean {
-    const copied = this.#buffer !== undefined && this.#length + chunk.length <= this.#buffer.length;
-    if (copied) {
-      chunk.copy(this.#buffer!, this.#length);
-    } else {
-      // More than announced (or no announcement): fall back to keeping chunks.
-      if (this.#buffer) this.#chunks.push(this.#buffer.subarray(0, this.#length));
-      this.#buffer = undefined;
-      this.#chunks.push(chunk);
-    }
-    this.#length += chunk.length;
-    return copied;
-  }
-
-  bytes(): Buffer {
-    if (this.#buffer) return this.#buffer.subarray(0, this.#length);
-    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-  }
-}
