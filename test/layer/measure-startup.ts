@@ -120,8 +120,8 @@ async function bundleInOneFile(outfile: string): Promise<void> {
       setup(b) {
         b.onLoad({ filter: /[\\/]src[\\/]main\.ts$/ }, (args) => {
           const source = readFileSync(args.path, 'utf8');
-          const inlined = source.replace('await import(TRACING_MODULE)', "await import('./tracing/start-tracing.ts')");
-          if (inlined === source) throw new Error('src/main.ts no longer imports TRACING_MODULE: update measure-startup.ts');
+          const inlined = source.replace('await import(TRACING_SOURCE)', "await import('./tracing/start-tracing.ts')");
+          if (inlined === source) throw new Error('src/main.ts no longer imports TRACING_SOURCE: update measure-startup.ts');
           return { contents: inlined, loader: 'ts' };
         });
       },
