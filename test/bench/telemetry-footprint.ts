@@ -119,6 +119,7 @@ console.log('| Variant | Idle RSS (MiB) | idle − empty Node | RSS after small 
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const [name, samples] of results) {
   const m = (f: (s: Sample) => number) => median(samples.map(f));
-  const verdict = (value: number, limit: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)} ${value <= limit ? '(≤ ' : '(> '}${limit})`;
+  // Two decimals: a verdict is read against its limit, and '+6.0 (> 6)' hid by how much.
+  const verdict = (value: number, limit: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)} ${value <= limit ? '(≤ ' : '(> '}${limit})`;
   console.log(`| ${name} | ${m((s) => s.idleMb).toFixed(1)} | ${verdict(m((s) => s.idleMb) - emptyMb, 6)} | ${m((s) => s.afterMb).toFixed(1)} | ${verdict(m((s) => s.peakMb - s.idleMb), 16)} | ${verdict(m((s) => s.peakAnonMb - s.idleAnonMb), 16)} | ${m((s) => s.registerMs).toFixed(1)} | ${m((s) => s.readyMs).toFixed(1)} | ${m((s) => s.heldMs).toFixed(1)} |`);
 }
