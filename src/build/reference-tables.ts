@@ -287,7 +287,7 @@ export const LOG_CODES: readonly LogCodeDoc[] = [
   { code: 'LRAP_TELEMETRY_UNAVAILABLE', level: 'info in the local emulator; warn', meaning: 'the Telemetry API is not there (RIE) or could not be reached; spans go without platform facts, no metrics', action: 'nothing, locally; in Lambda, report it' },
   { code: 'LRAP_TELEMETRY_REFUSED', level: 'warn', meaning: 'Lambda refused the subscription (its `errorType` is logged)', action: 'please report it' },
   { code: 'LRAP_TELEMETRY_SILENT', level: 'warn', meaning: 'three spans waited for a `platform.runtimeDone` that never came; spans stop waiting until one comes', action: 'none needed; says why spans lack platform facts' },
-  { code: 'LRAP_TELEMETRY_DROPPED', level: 'warn', meaning: 'Lambda dropped telemetry events for us (`platform.logsDropped`)', action: 'a very chatty function log; facts for some invocations are missing' },
+  { code: 'LRAP_TELEMETRY_DROPPED', level: 'warn', meaning: 'Lambda dropped telemetry events for us (`platform.logsDropped`); at most once a minute, `records` counting every event dropped since the previous warning', action: 'a very chatty function log; facts for some invocations are missing' },
   { code: 'LRAP_TELEMETRY_FAILED', level: 'warn, then debug', meaning: 'a bug handling platform events', action: 'please report it' },
   { code: 'LRAP_METRICS_EXPORTED', level: 'debug', meaning: 'metrics exported', action: '' },
   { code: 'LRAP_METRICS_EXPORT_FAILED', level: 'warn, then debug until an export succeeds', meaning: 'the collector refused or could not be reached for metrics', action: 'as for `LRAP_EXPORT_FAILED`; the figures are sent again at the next flush (cumulative)' },

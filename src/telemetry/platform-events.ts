@@ -5,6 +5,8 @@
 // (telemetry-schema-reference.html); every schema version (2022-07-01,
 // 2022-12-13, 2025-01-29) parses here, the newer fields being optional.
 
+import { isOutOfMemoryLine } from './out-of-memory.ts';
+
 export type PlatformStatus = 'success' | 'error' | 'failure' | 'timeout';
 
 export interface PhaseOutcome {
@@ -23,8 +25,8 @@ export type PlatformEvent =
   | ({ readonly type: 'runtimeDone'; readonly at: number; readonly requestId: string } & InvocationTimings & PhaseOutcome)
   | ({ readonly type: 'report'; readonly at: number; readonly requestId: string; readonly metrics: ReportMetrics } & Partial<InvocationTimings> & PhaseOutcome)
   | { readonly type: 'logsDropped'; readonly at: number; readonly droppedRecords: number | undefined }
-  /** A line of the function's log: only its text is kept, to look for out-of-memory messages. */
-  | { readonly type: 'function'; readonly at: number; readonly requestId: string | undefined; readonly text: string };
+  /** A line of the function's log that says the runtime ran out of memory: the only lines kept (out-of-memory.ts). */
+  | { readonly type: 'outOfMemoryLine'; readonly at: number; readonly requestId: string | undefined };
 
 export interface InvocationTimings {
   readonly durationMs: number | undefined;
@@ -65,9 +67,10 @@ export function parseTelemetryBatch(body: Buffer): PlatformEvent[] {
 function parseEvent(entry: unknown): PlatformEvent | undefined {
   const e = obj(entry);
   const type = str(e, 'type');
-  const at = Date.parse(str(e, 'time') ?? '');
-  if (type === undefined || !Number.isFinite(at)) return undefined;
-  if (type === 'function') return functionLine(at, e?.['record']);
+  // The function's log can be most of a batch (a line a record): a line is looked at before its time is parsed.
+  if (type === 'function') return outOfMemoryLine(e);
+  const at = timeOf(e);
+  if (type === undefined || at === undefined) return undefined;
   const r = obj(e?.['record']);
   if (r === undefined) return undefined;
   switch (type) {
@@ -112,14 +115,32 @@ function parseEvent(entry: unknown): PlatformEvent | undefined {
   }
 }
 
-/** Text lines, or JSON log lines (`AWS_LAMBDA_LOG_FORMAT=JSON`), which carry their request id. */
-function functionLine(at: number, record: unknown): PlatformEvent | undefined {
-  if (typeof record === 'string') return { type: 'function', at, requestId: undefined, text: record };
-  const r = obj(record);
-  if (r === undefined) return undefined;
-  const message = r['message'];
-  const text = typeof message === 'string' ? message : JSON.stringify(message ?? '');
-  return { type: 'function', at, requestId: str(r, 'requestId'), text: `${str(r, 'errorType') ?? ''} ${text}` };
+function timeOf(e: Obj | undefined): number | undefined {
+  const at = Date.parse(str(e, 'time') ?? '');
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/**
+ * A line of the function's log, if it says out of memory: text lines, or JSON log lines
+ * (`AWS_LAMBDA_LOG_FORMAT=JSON`), which carry their request id. Every other line is dropped here,
+ * before anything is made of it: a chatty function's log costs its parse and one look per line.
+ */
+function outOfMemoryLine(e: Obj | undefined): PlatformEvent | undefined {
+  const record = e?.['record'];
+  let requestId: string | undefined;
+  let text: string;
+  if (typeof record === 'string') {
+    text = record;
+  } else {
+    const r = obj(record);
+    if (r === undefined) return undefined;
+    const message = r['message'];
+    text = `${str(r, 'errorType') ?? ''} ${typeof message === 'string' ? message : JSON.stringify(message ?? '')}`;
+    requestId = str(r, 'requestId');
+  }
+  if (!isOutOfMemoryLine(text)) return undefined;
+  const at = timeOf(e);
+  return at === undefined ? undefined : { type: 'outOfMemoryLine', at, requestId };
 }
 
 const STATUSES: readonly PlatformStatus[] = ['success', 'error', 'failure', 'timeout'];

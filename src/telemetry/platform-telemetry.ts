@@ -7,7 +7,7 @@
 
 import type { Logger } from '../log.ts';
 import type { PlatformEvent, PlatformStatus, ReportMetrics } from './platform-events.ts';
-import { isOutOfMemoryErrorType, isOutOfMemoryLine, reportShowsOutOfMemory, type OutOfMemoryEvidence } from './out-of-memory.ts';
+import { isOutOfMemoryErrorType, reportShowsOutOfMemory, type OutOfMemoryEvidence } from './out-of-memory.ts';
 
 export interface RuntimeDoneFacts {
   /** Epoch ms. */
@@ -80,6 +80,11 @@ interface MutablePhase {
 const MAX_TRACKED = 256;
 /** After this many spans waited for a runtimeDone that never came, stop waiting until one comes. */
 const MAX_MISSED_WAITS = 3;
+/**
+ * A function whose log outruns us makes Lambda drop events at nearly every delivery: one warning
+ * a minute at most (by Lambda's clock), with the records dropped since the previous one.
+ */
+const DROPPED_WARNING_INTERVAL_MS = 60_000;
 
 export interface PlatformTelemetryOptions {
   readonly log: Logger;
@@ -98,6 +103,8 @@ export class PlatformTelemetry {
   readonly #reportListeners: ReportListener[] = [];
   #subscribed = false;
   #missedWaits = 0;
+  #droppedSinceWarning = 0;
+  #droppedWarnedAt: number | undefined;
   /** An out-of-memory line we could not tie to a request id yet (epoch ms). */
   #unattributedOutOfMemoryAt: number | undefined;
   #reportWaiters = new Set<() => void>();
@@ -203,10 +210,14 @@ export class PlatformTelemetry {
         Object.assign(this.#restore, { durationMs: event.durationMs, status: this.#restore.status ?? event.status });
         return;
       case 'logsDropped':
-        this.#log.warn('Lambda dropped telemetry events for us', { code: 'LRAP_TELEMETRY_DROPPED', records: event.droppedRecords });
+        this.#droppedSinceWarning += event.droppedRecords ?? 0;
+        if (this.#droppedWarnedAt !== undefined && event.at - this.#droppedWarnedAt < DROPPED_WARNING_INTERVAL_MS) return;
+        this.#log.warn('Lambda dropped telemetry events for us', { code: 'LRAP_TELEMETRY_DROPPED', records: this.#droppedSinceWarning });
+        this.#droppedSinceWarning = 0;
+        this.#droppedWarnedAt = event.at;
         return;
-      case 'function':
-        if (isOutOfMemoryLine(event.text)) this.#outOfMemoryLine(event.requestId, event.at);
+      case 'outOfMemoryLine':
+        this.#outOfMemoryLine(event.requestId, event.at);
         return;
       case 'start': {
         const facts = this.#factsFor(event.requestId);

@@ -55,6 +55,36 @@ describe('Telemetry API events', () => {
     ])));
     assert.deepEqual(events.map((e) => e.type === 'start' && e.requestId), ['ok']);
   });
+  test('of the function\'s log only the out-of-memory lines are kept, text or JSON, with their request id', () => {
+    const t0 = Date.parse('2026-12-06T05:00:00.000Z');
+    const ordinary = Array.from({ length: 500 }, (_, i) => ({ type: 'function', at: t0 + i, record: `log line ${i}: nothing ran out` }));
+    const events = parseTelemetryBatch(batch(
+      ...ordinary,
+      { type: 'function', at: t0 + 600, record: 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory' },
+      { type: 'function', at: t0 + 601, record: { requestId: 'json-1', level: 'ERROR', message: 'an ordinary JSON line' } },
+      { type: 'function', at: t0 + 602, record: { requestId: 'json-2', errorType: 'Runtime.ExitError', message: 'Runtime exited with error: signal: killed' } },
+      { type: 'function', at: t0 + 603, record: 42 },
+      { type: 'platform.start', at: t0 + 604, record: { requestId: 'after' } },
+    ));
+    assert.deepEqual(events, [
+      { type: 'outOfMemoryLine', at: t0 + 600, requestId: undefined },
+      { type: 'outOfMemoryLine', at: t0 + 602, requestId: 'json-2' },
+      { type: 'start', at: t0 + 604, requestId: 'after', traceHeader: undefined },
+    ]);
+  });
+});
+
+describe('dropped telemetry', () => {
+  test('warned once a minute at most, by Lambda\'s clock, with the records dropped since the last warning', () => {
+    const lines: string[] = [];
+    const platform = new PlatformTelemetry({ log: createLogger('warn', (line) => lines.push(line)), runtimeDoneWaitMs: 0 });
+    const t0 = Date.parse('2026-12-06T05:00:00.000Z');
+    const dropped = (seconds: number, records: number) => ({ type: 'platform.logsDropped', at: t0 + seconds * 1000, record: { reason: 'behind', droppedRecords: records, droppedBytes: records * 100 } });
+    platform.ingest(parseTelemetryBatch(batch(dropped(0, 10), dropped(1, 20), dropped(30, 5))));
+    platform.ingest(parseTelemetryBatch(batch(dropped(59, 1), dropped(61, 2), dropped(62, 3))));
+    const warnings = lines.map((line) => JSON.parse(line) as { code: string; records: number });
+    assert.deepEqual(warnings.map((w) => [w.code, w.records]), [['LRAP_TELEMETRY_DROPPED', 10], ['LRAP_TELEMETRY_DROPPED', 28]]);
+  });
 });
 
 describe('out-of-memory rules', () => {
