@@ -16,9 +16,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LambdaSandbox } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
-import { findNodePid, freePort, readCpuMs } from './processes.ts';
+import { readCpuMs } from './processes.ts';
+import { withSandboxedLayer } from './sandboxed-layer.ts';
 import { median } from './stats.ts';
 import { stageLayer } from './staged-layer.ts';
 import { LAYER, stageBuiltLayer } from './variants.ts';
@@ -41,18 +41,9 @@ const variants: Variant[] = [
 ];
 
 async function cpuPerInvocation(variant: Variant, receiver: OtlpReceiver): Promise<number> {
-  const port = await freePort();
-  const sandbox = new LambdaSandbox({
-    layerDir: variant.layer,
-    runtime: { command: [process.execPath, RUNTIME] },
-    wrapper: path.join(variant.layer, 'wrapper-script.sh'),
-    env: { LRAP_LISTENER_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, LOG_KIB: String(variant.logKib), ...variant.env },
-  });
-  try {
-    await sandbox.start();
-    const started = sandbox.events.find((e) => e.kind === 'extension-started')!;
-    const pid = findNodePid(Number(started.detail['pid']));
-    if (pid === undefined) throw new Error('the extension\'s node process was not found');
+  const runtime = { command: [process.execPath, RUNTIME] };
+  const env = { LOG_KIB: String(variant.logKib), ...variant.env };
+  return withSandboxedLayer({ layer: variant.layer, runtime, otlpEndpoint: receiver.endpoint, env }, async ({ sandbox, pid }) => {
     const cpu = () => {
       const used = readCpuMs(pid);
       if (used === undefined) throw new Error('the extension exited');
@@ -64,9 +55,7 @@ async function cpuPerInvocation(variant: Variant, receiver: OtlpReceiver): Promi
     for (let i = 0; i < Number(values.invocations); i++) await sandbox.invoke('{"n":1}');
     await sleep(300);
     return (cpu() - before) / Number(values.invocations);
-  } finally {
-    await sandbox.shutdown();
-  }
+  });
 }
 
 const receiver = await OtlpReceiver.start();

@@ -17,12 +17,11 @@
 // (idle ≤ the same Node binary running an empty timer + 6 MiB; peak RSS and peak
 // anonymous memory ≤ idle + 16 MiB) with telemetry and metrics on.
 
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LambdaSandbox } from '../sandbox/sandbox.ts';
 import { OtlpReceiver } from '../support/otlp-receiver.ts';
-import { findNodePid, freePort, readFootprint } from './processes.ts';
+import { readFootprint } from './processes.ts';
+import { withSandboxedLayer } from './sandboxed-layer.ts';
 import { IDLE_SETTLE_MS, idleFootprint, MemorySampler, startEmptyNode } from './memory.ts';
 import { median } from './stats.ts';
 import { stageLayer } from './staged-layer.ts';
@@ -48,20 +47,10 @@ const variants: Variant[] = [
 interface Sample { idleMb: number; idleAnonMb: number; afterMb: number; peakMb: number; peakAnonMb: number; registerMs: number; readyMs: number; heldMs: number }
 
 async function sample(variant: Variant, receiver: OtlpReceiver): Promise<Sample> {
-  const port = await freePort();
-  const sandbox = new LambdaSandbox({
-    layerDir: variant.layer,
-    runtime: 'external',
-    wrapper: path.join(variant.layer, 'wrapper-script.sh'),
-    env: { LRAP_LISTENER_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, ...variant.env },
-  });
-  try {
-    await sandbox.start();
+  return withSandboxedLayer({ layer: variant.layer, runtime: 'external', otlpEndpoint: receiver.endpoint, env: variant.env }, async ({ sandbox, pid, port }) => {
     const started = sandbox.events.find((e) => e.kind === 'extension-started')!;
     const registered = sandbox.events.find((e) => e.kind === 'extension-registered')!;
     const ready = sandbox.events.find((e) => e.kind === 'init-done')!;
-    const pid = findNodePid(Number(started.detail['pid']));
-    if (pid === undefined) throw new Error('the extension\'s node process was not found');
     await sleep(IDLE_SETTLE_MS);
     const idle = await idleFootprint(pid);
     const proxy = `127.0.0.1:${port}`;
@@ -90,9 +79,7 @@ async function sample(variant: Variant, receiver: OtlpReceiver): Promise<Sample>
       idleMb: idle.rss / MiB, idleAnonMb: idle.anon / MiB, afterMb: after.rss / MiB, peakMb: peak.hwm / MiB, peakAnonMb: peakAnon / MiB,
       registerMs: registered.at - started.at, readyMs: ready.at - started.at, heldMs: median(held),
     };
-  } finally {
-    await sandbox.shutdown();
-  }
+  });
 }
 
 const receiver = await OtlpReceiver.start();
