@@ -38,7 +38,7 @@ export function readInstanceFile(path: string): string | undefined {
 export function buildResource(
   identity: FunctionIdentity, serviceName: string | undefined, userAttributes: Readonly<Record<string, string>>, instance: Promise<string | undefined>,
 ): Resource {
-  const ours = resourceFromAttributes({
+  const ours = resourceFromAttributes(withoutUnknown({
     [ATTR_SERVICE_NAME]: identity.functionName,
     [ATTR_CLOUD_PROVIDER]: CLOUD_PROVIDER_VALUE_AWS,
     [ATTR_CLOUD_PLATFORM]: CLOUD_PLATFORM_VALUE_AWS_LAMBDA,
@@ -48,10 +48,20 @@ export function buildResource(
     [ATTR_FAAS_VERSION]: identity.functionVersion,
     [ATTR_FAAS_MAX_MEMORY]: identity.memoryMb === undefined ? undefined : identity.memoryMb * 1024 * 1024,
     [ATTR_FAAS_INSTANCE]: instance,
-  });
+  }));
   // OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME, come last: the user's word wins (the spec's order).
   const user = resourceFromAttributes(serviceName === undefined ? userAttributes : { ...userAttributes, [ATTR_SERVICE_NAME]: serviceName });
   return defaultResource().merge(ours).merge(user);
+}
+
+/**
+ * Only the facts this environment gave: the SDK warns about each attribute left undefined, at every
+ * Init (the account id, say, which Lambda sends with register but AWS's emulator does not).
+ */
+function withoutUnknown<T extends Record<string, unknown>>(attributes: T): Partial<T> {
+  const known: Partial<T> = {};
+  for (const key in attributes) if (attributes[key] !== undefined) known[key] = attributes[key];
+  return known;
 }
 
 export function functionIdentity(fn: FunctionEnvironment, registered: { functionName?: string | undefined; functionVersion?: string | undefined; accountId?: string | undefined }): FunctionIdentity {
