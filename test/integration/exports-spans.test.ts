@@ -149,6 +149,24 @@ test('by default, invocations at steady traffic are released at once and their s
   }
 });
 
+test('a localhost endpoint (the default\'s name) delivers every span to a collector on 127.0.0.1, the name in Host', async () => {
+  const receiver = await OtlpReceiver.start();
+  const port = new URL(receiver.endpoint).port;
+  const env = await startWithProxy({ env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: `http://localhost:${port}`, LRAP_LOG_LEVEL: 'debug' } });
+  try {
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) ids.push((await oneInvocation(env, `{"n":${n}}`)).id);
+    await env.sandbox.shutdown();
+    const exported = receiver.spans.map((s) => s.attributes['faas.invocation.id']);
+    for (const id of ids) assert.ok(exported.includes(id), `span of ${id} delivered`);
+    assert.ok(receiver.requests.length > 0);
+    assert.deepEqual([...new Set(receiver.requests.map((r) => r.headers.host))], [`localhost:${port}`]);
+    assert.doesNotMatch(env.sandbox.output('lambda-trace-proxy').stderr, /LRAP_EXPORT_FAILED|LRAP_EXPORT_RETRYING|LRAP_COLLECTOR_UNHEALTHY|LRAP_FLUSH_TIMEOUT/, 'no export failed');
+  } finally {
+    await receiver.close();
+  }
+});
+
 test('each invocation span says how long the environment was held for the flush after the previous invocation', async () => {
   const receiver = await OtlpReceiver.start();
   const env = await startWithProxy({ env: { OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, LRAP_FLUSH: 'end' } });
