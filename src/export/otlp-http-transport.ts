@@ -126,9 +126,14 @@ export class OtlpHttpTransport implements IExporterTransport {
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (viaLoopback && error.code === 'ECONNREFUSED') {
-          // Nothing on 127.0.0.1: a collector that listens where the name resolves to (::1, say). By name from now on.
+          // Nothing on 127.0.0.1: a collector where the name resolves to (::1, say), or none yet. Tried by
+          // name at once, and by name from then on, unless the name is refused too: then there is no
+          // collector yet (one in another extension that starts after us), and 127.0.0.1 stays first.
           this.#viaLoopback = false;
-          resolve(this.#post(headers, body, timeoutMillis));
+          resolve(this.#post(headers, body, timeoutMillis).then((result) => {
+            if (refused(result)) this.#viaLoopback = true;
+            return result;
+          }));
           return;
         }
         // A pooled connection that died while the environment was frozen ends
@@ -156,6 +161,10 @@ const LOOPBACK = '127.0.0.1';
 // As the stock OTLP exporter: the export specification's retryable answers.
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const RETRYABLE_NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+function refused(result: ExportResponse): boolean {
+  return result.status === 'retryable' && (result.error?.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
+}
 
 function retryAfterMs(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;

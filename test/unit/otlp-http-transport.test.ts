@@ -34,7 +34,7 @@ function countLookups(answer?: (name: string) => { address: string; family: 4 | 
   (dns as { lookup: unknown }).lookup = lookup;
 }
 
-async function collector(address: string): Promise<{ port: number; received: Received[] }> {
+async function collector(address: string, port = 0): Promise<{ port: number; received: Received[] }> {
   const received: Received[] = [];
   const server = http.createServer((req, res) => {
     let bytes = 0;
@@ -45,7 +45,7 @@ async function collector(address: string): Promise<{ port: number; received: Rec
     });
   });
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, address, resolve));
+  await new Promise<void>((resolve) => server.listen(port, address, resolve));
   return { port: (server.address() as AddressInfo).port, received };
 }
 
@@ -91,6 +91,21 @@ test('a collector that is not on 127.0.0.1 (localhost is ::1 on this host) is re
   assert.equal((await transport.send(new Uint8Array(7), 5_000)).status, 'success');
   assert.deepEqual(received.map((r) => [r.host, r.remote, r.bytes]), [[`localhost:${port}`, '::1', 5], [`localhost:${port}`, '::1', 7]]);
   assert.ok(lookedUp.length >= 1, 'looked up by name');
+});
+
+test('no collector yet (refused at 127.0.0.1 and by name): the next export still goes to 127.0.0.1 first', async () => {
+  const { port } = await collector('127.0.0.1');
+  await new Promise((resolve) => servers.pop()!.close(resolve)); // Nothing listens there any more: a collector not up yet.
+  countLookups();
+  const transport = transportFor(`http://localhost:${port}`);
+  const early = await transport.send(new Uint8Array(4), 5_000);
+  assert.equal(early.status, 'retryable');
+  assert.deepEqual(lookedUp, ['localhost'], 'refused at 127.0.0.1, then tried by name once');
+  const { received } = await collector('127.0.0.1', port); // The collector is up.
+  lookedUp.length = 0;
+  assert.equal((await transport.send(new Uint8Array(6), 5_000)).status, 'success');
+  assert.deepEqual(received.map((r) => [r.host, r.bytes]), [[`localhost:${port}`, 6]]);
+  assert.deepEqual(lookedUp, [], 'reached at 127.0.0.1 again, without a lookup');
 });
 
 test('any other name is looked up as Node does; nothing listening is a retryable failure', async () => {
