@@ -13,7 +13,10 @@
 // Only where the environment never freezes. On demand, Lambda freezes the environment as soon as
 // the runtime and every extension are back in /next: a timer armed then fires at the next thaw,
 // inside the next invocation, and its collection would add to that invocation's latency and bill.
-// There, nothing is armed.
+// There, nothing is armed. Nor at the end of Init, once the warm-up export is done: that gave 0.9
+// MiB back at idle (48.0 against 48.9 MiB, test/bench/telemetry-footprint.ts --samples 5), but the
+// collection (and making V8's gc) still ran when Lambda handed out the first event, whose invoke
+// took 12.8 ms longer (test/e2e/measure-cold-start.sh -n 20, same-round median, 2026-12-06).
 //
 // Steady traffic never goes quiet for QUIET_MS, so it pays one timer reset per invocation end.
 // The collection runs between bursts, off every invocation's path; it pauses the extension for two
