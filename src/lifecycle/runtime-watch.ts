@@ -249,7 +249,9 @@ export class RuntimeWatch implements RuntimeSignals, RuntimeRouting {
     }
     this.#bypassReported = true;
     this.#o.log.error(
-      'the function\'s runtime does not call the Runtime API through lambda-trace-proxy, so its invocations cannot be traced. '
+      'the function\'s runtime does not call the Runtime API through lambda-trace-proxy: no traceparent reaches the function, '
+      + 'and its invocations are traced from Lambda\'s platform events alone (spans with lambda_trace_proxy.injected=false, '
+      + 'no response or error read; none with LRAP_TELEMETRY_API=false). '
       + 'Set AWS_LAMBDA_EXEC_WRAPPER=/opt/wrapper-script.sh; on provided.al2023/provided.al2 (which ignore it) make your bootstrap '
       + '`exec /opt/wrapper-script.sh <your binary>` (README, OS-only runtimes), '
       + `or point AWS_LAMBDA_RUNTIME_API at 127.0.0.1:${this.#o.listenerPort}. `

@@ -99,6 +99,10 @@ describe('platform facts on spans', () => {
     assert.equal(span.attributes['lambda_trace_proxy.platform.status'], 'success');
     const startMs = Number(span.startTimeUnixNano / 1_000_000n);
     assert.ok(Math.abs(startMs - result.startedAt) < 5, `starts at platform.start (${startMs} vs ${result.startedAt})`);
+    // The one error line about the bypass tells the user what they get meanwhile: these spans.
+    const bypassLines = env.sandbox.output('lambda-trace-proxy').stderr.split('\n').filter((l) => l.includes('"LRAP_RUNTIME_BYPASS"'));
+    assert.equal(bypassLines.length, 1);
+    assert.match(bypassLines[0]!, /traced from Lambda's platform events alone \(spans with lambda_trace_proxy\.injected=false/);
   });
 
   test('an invocation the proxy saw never gets a second span, even after its report', async () => {
