@@ -1,6 +1,7 @@
 // OS-only runtimes (provided.al2023, provided.al2) ignore AWS_LAMBDA_EXEC_WRAPPER: Lambda
 // runs the code's `bootstrap` directly, so the runtime would talk to the real
-// Runtime API and no span would ever open (aws/aws-lambda-go#523). The
+// Runtime API (aws/aws-lambda-go#523): nothing injected into its events, and spans
+// made from Lambda's platform events alone, without the function's answers. The
 // wrapper has to be in the bootstrap itself. This module builds such a
 // bootstrap (a script that execs the wrapper with the user's executable, kept
 // beside it as bootstrap.untraced) and checks, at synth time, the bootstrap a
