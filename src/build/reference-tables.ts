@@ -403,7 +403,7 @@ export const ATTRIBUTES: readonly AttributeDoc[] = [
   { key: 'cloud.account.id', on: 'resource', when: 'from `register`' },
   { key: 'faas.name', on: 'resource', when: 'the function name' },
   { key: 'faas.version', on: 'resource', when: 'the version that runs' },
-  { key: 'faas.instance', on: 'resource', when: 'the log stream, handed over by the wrapper at the first invocation' },
+  { key: 'faas.instance', on: 'resource', when: 'the log stream, handed over by the wrapper as the runtime starts; absent when the runtime does not run the wrapper' },
   { key: 'faas.max_memory', on: 'resource', when: 'in bytes' },
   { key: 'telemetry.sdk.name', on: 'resource', when: 'the SDK\'s (`opentelemetry`)', bySdk: true },
   { key: 'telemetry.sdk.language', on: 'resource', when: 'the SDK\'s (`nodejs`)', bySdk: true },

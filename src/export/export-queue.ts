@@ -170,10 +170,6 @@ export class ExportQueue implements SpanProcessor {
   /** One export request. False when it failed (its spans are then queued again, or rejected). */
   async #exportBatch(batch: readonly Queued[]): Promise<boolean> {
     const { exporter, health, clock, log } = this.#o;
-    // As the stock batch processor: a resource attribute that settles later
-    // (faas.instance, with the first invocation) is awaited, not sent missing.
-    const pending = new Set(batch.map((q) => q.span.resource).filter((r) => r?.asyncAttributesPending));
-    for (const resource of pending) await resource.waitForAsyncAttributes?.().catch(() => undefined);
     const started = clock.now();
     const freezes = clock.freezes;
     const runningAtStart = !clock.mayBeFrozen;

@@ -21,7 +21,8 @@ export interface PlatformMetricsOptions {
   /** Where and how metrics go (OTEL_EXPORTER_OTLP_METRICS_* over OTEL_EXPORTER_OTLP_*). */
   readonly otlp: OtlpExportSettings;
   readonly temporality: TemporalityPreference;
-  readonly resource: Resource;
+  /** Made when first asked for (start-tracing.ts), here with the first report. */
+  readonly resource: () => Resource;
   readonly flush: FlushMode;
   readonly flushTimeoutMs: number;
   readonly version: string;
@@ -57,7 +58,7 @@ export class PlatformMetrics {
       const { MetricExport, createOtlpMetricExporter, ReportMetrics } = (typeof LRAP_METRICS_MODULE === 'string'
         ? loadBundleBeside(module, LRAP_METRICS_MODULE)
         : await import(METRICS_SOURCE)) as typeof import('./metrics-bundle.ts');
-      const exporter = new MetricExport({ exporter: createOtlpMetricExporter(otlp, temporality), resource, flush, flushTimeoutMs, log });
+      const exporter = new MetricExport({ exporter: createOtlpMetricExporter(otlp, temporality), resource: resource(), flush, flushTimeoutMs, log });
       const metrics = new ReportMetrics(exporter.meter('lambda-trace-proxy', version));
       return { exporter, record: (report: InvocationReport) => metrics.record(report) };
     } catch (err) {

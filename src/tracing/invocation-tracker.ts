@@ -40,13 +40,15 @@ interface OpenInvocation {
 }
 
 export interface InvocationTrackerOptions {
-  readonly tracer: Tracer;
+  /** The tracer, made on the first call (start-tracing.ts: its resource waits for the runtime to start). */
+  readonly tracer: () => Tracer;
   readonly settings: TracingSettings;
   readonly identity: FunctionIdentity;
   readonly log: Logger;
   /** Epoch ms when the extension process started: the init span begins there. */
   readonly processStartedAt: number;
-  readonly onFirstEvent: () => void;
+  /** The runtime's first call through the proxy: it has started, and ran the wrapper if it ever will. */
+  readonly onRuntimeStarted?: () => void;
   /** The Telemetry API's facts, when subscribed: spans wait for runtimeDone (bounded) to carry them. */
   readonly platform?: PlatformTelemetry;
 }
@@ -98,11 +100,13 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
   // ---- start -------------------------------------------------------------
 
   onNextRequest(at: number): void {
-    this.#runtimeReadyAt ??= at;
+    if (this.#runtimeReadyAt !== undefined) return;
+    this.#runtimeReadyAt = at;
+    this.#o.onRuntimeStarted?.();
   }
 
   onInvocationEvent(event: InvocationEvent): EventAnswer {
-    const { tracer, settings, identity } = this.#o;
+    const { settings, identity } = this.#o;
     const view = event.body.length >= event.totalBytes
       ? viewEvent(event.body, identity.functionName)
       : viewEventHead(event.body, identity.functionName);
@@ -110,7 +114,6 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     if (view === 'whole') return READ_WHOLE;
     const coldStart = this.#coldStart;
     this.#coldStart = false;
-    if (coldStart) this.#o.onFirstEvent();
 
     const trigger = view.trigger;
     // Parsed once: joining, and the rewrite below, use the same parse.
@@ -130,7 +133,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
       attributes[ATTR_CLOUD_RESOURCE_ID] = this.#resourceId(invokedArn);
     }
     const parentContext = incoming.parent ? trace.setSpanContext(ROOT_CONTEXT, incoming.parent) : ROOT_CONTEXT;
-    const span = tracer.startSpan(trigger.spanName, {
+    const span = this.#o.tracer().startSpan(trigger.spanName, {
       kind: trigger.spanKind,
       attributes,
       links: incoming.links as Link[],
@@ -162,7 +165,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
   #recordInit(parent: Span, fallbackEnd: number): void {
     const { tracer, identity, processStartedAt, platform } = this.#o;
     this.#initRecorded = true;
-    recordInitSpan(tracer, parent, `${identity.functionName} init`,
+    recordInitSpan(tracer(), parent, `${identity.functionName} init`,
       { start: processStartedAt, end: epochMs(this.#runtimeReadyAt ?? fallbackEnd) }, platform?.init, platform?.restore);
   }
 
@@ -170,7 +173,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
   onInitError(headers: readonly string[]): void {
     const { tracer, identity, processStartedAt } = this.#o;
     this.#initRecorded = true;
-    const init = tracer.startSpan(`${identity.functionName} init`, {
+    const init = tracer().startSpan(`${identity.functionName} init`, {
       kind: SpanKind.INTERNAL,
       startTime: processStartedAt,
       attributes: { [ATTR_FAAS_COLDSTART]: true },
@@ -374,7 +377,6 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     const { tracer, settings, identity } = this.#o;
     const coldStart = this.#coldStart;
     this.#coldStart = false;
-    if (coldStart) this.#o.onFirstEvent();
     this.#remember(facts.requestId);
     const trigger = classifyTrigger(Buffer.alloc(0), identity.functionName);
     const incoming = joinIncomingContext(trigger, facts.traceHeader, settings.propagators);
@@ -386,7 +388,7 @@ export class InvocationTracker implements InvocationObserver, PlatformObserver {
     };
     if (incoming.parentSource) attributes['lambda_trace_proxy.parent_source'] = incoming.parentSource;
     const start = facts.startedAt ?? done.at - (done.durationMs ?? 0);
-    const span = tracer.startSpan(trigger.spanName, {
+    const span = tracer().startSpan(trigger.spanName, {
       kind: trigger.spanKind, attributes, startTime: start,
     }, incoming.parent ? trace.setSpanContext(ROOT_CONTEXT, incoming.parent) : ROOT_CONTEXT);
     const error = platformError(facts);

@@ -1,7 +1,9 @@
-// The resource: who produced the spans. Fixed for the life of the environment,
-// except `faas.instance` (the log stream name), which only the runtime sees:
-// the wrapper script hands it over through a file once the runtime starts, so
-// it is an asynchronous attribute that settles with the first invocation.
+// The resource: who produced the spans, fixed for the life of the environment.
+// `faas.instance` (the log stream name) only the runtime sees: the wrapper script
+// hands it over through a file as the runtime starts, so the resource is made
+// once the runtime has started (start-tracing.ts), with the name or, for a runtime
+// that never ran the wrapper, without it. Never a promise settling later: the SDK
+// warns when one settles to nothing, and every export would wait for it.
 
 import { readFileSync } from 'node:fs';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
@@ -36,7 +38,7 @@ export function readInstanceFile(path: string): string | undefined {
 }
 
 export function buildResource(
-  identity: FunctionIdentity, serviceName: string | undefined, userAttributes: Readonly<Record<string, string>>, instance: Promise<string | undefined>,
+  identity: FunctionIdentity, serviceName: string | undefined, userAttributes: Readonly<Record<string, string>>, instance: string | undefined,
 ): Resource {
   const ours = resourceFromAttributes(withoutUnknown({
     [ATTR_SERVICE_NAME]: identity.functionName,
@@ -56,7 +58,8 @@ export function buildResource(
 
 /**
  * Only the facts this environment gave: the SDK warns about each attribute left undefined, at every
- * Init (the account id, say, which Lambda sends with register but AWS's emulator does not).
+ * Init (the account id, say, which Lambda sends with register but AWS's emulator does not, or the
+ * log stream of a runtime that never ran the wrapper).
  */
 function withoutUnknown<T extends Record<string, unknown>>(attributes: T): Partial<T> {
   const known: Partial<T> = {};

@@ -76,11 +76,10 @@ export async function startTracing({ env, config, registration, log, telemetrySo
   const platform = telemetry?.platform;
 
   const identity = functionIdentity(settings.function, registration);
-  let settleInstance: (value: string | undefined) => void = () => {};
-  const instance = new Promise<string | undefined>((resolve) => { settleInstance = resolve; });
-  const instanceFile = instanceFilePath(config.listenerPort);
-
-  const resource = buildResource(identity, settings.serviceName, settings.resourceAttributes, instance);
+  // Made once, when first needed: by then the runtime has started (its first call through the proxy,
+  // or a span of its invocations), and its wrapper has handed faas.instance over if it ever will.
+  const resource = once(() => buildResource(
+    identity, settings.serviceName, settings.resourceAttributes, readInstanceFile(instanceFilePath(config.listenerPort))));
 
   // platform.report's figures, as metrics. X-Ray's OTLP endpoint takes traces only.
   let metrics: PlatformMetrics | undefined;
@@ -101,22 +100,25 @@ export async function startTracing({ env, config, registration, log, telemetrySo
   const flusher = new SpanFlusher({
     queue, health, clock, mode: settings.flush, log, alsoExport: metricsToFlush && ((deadline) => metricsToFlush.flush(deadline)),
   });
-  const provider = new TracerProvider({
-    resource,
+  const tracer = once(() => new TracerProvider({
+    resource: resource(),
     sampler: buildSampler(settings.sampler),
     spanProcessors: [new FlushHoldReporter(flusher), queue],
     // X-Ray accepts only trace ids that start with the epoch seconds; such ids
     // are valid W3C ids too, so every backend takes them.
     idGenerator: new AWSXRayIdGenerator(),
-  });
-  const tracer = provider.getTracer('lambda-trace-proxy', typeof LRAP_VERSION === 'string' ? LRAP_VERSION : 'dev');
+  }).getTracer('lambda-trace-proxy', typeof LRAP_VERSION === 'string' ? LRAP_VERSION : 'dev'));
   const tracker = new InvocationTracker({
     tracer,
     settings,
     identity,
     log,
     processStartedAt: performance.timeOrigin,
-    onFirstEvent: () => settleInstance(readInstanceFile(instanceFile)),
+    // Made (~0.1 ms) once the runtime's first /next has gone on to Lambda, rather than on the
+    // first event's way to the runtime.
+    onRuntimeStarted: () => setImmediate(() => {
+      try { tracer(); } catch { /* Made again when the first span needs it: its failure is reported there. */ }
+    }),
     platform,
   });
   platform?.setObserver(tracker);
@@ -139,7 +141,6 @@ export async function startTracing({ env, config, registration, log, telemetrySo
       tracker.endAbandoned(requestId);
     },
     async shutdown(event, deadline) {
-      settleInstance(readInstanceFile(instanceFile));
       await platform?.whenReported(tracker.unfinished(), Math.min(deadline, performance.now() + LAST_REPORT_WAIT_MS));
       tracker.endAllOpen(event.shutdownReason);
       const [outcome] = await Promise.all([flusher.shutdown(deadline), metrics?.flush(deadline)]);
@@ -180,3 +181,8 @@ function buildSampler(setting: SamplerSetting): Sampler {
   }
 }
 
+/** `make`'s value, made at the first call and kept. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}

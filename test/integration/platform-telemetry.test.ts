@@ -103,6 +103,9 @@ describe('platform facts on spans', () => {
     const bypassLines = env.sandbox.output('lambda-trace-proxy').stderr.split('\n').filter((l) => l.includes('"LRAP_RUNTIME_BYPASS"'));
     assert.equal(bypassLines.length, 1);
     assert.match(bypassLines[0]!, /traced from Lambda's platform events alone \(spans with lambda_trace_proxy\.injected=false/);
+    // And it is the only line about it: no OpenTelemetry warning about the faas.instance the wrapper never handed over.
+    const sdkWarnings = env.sandbox.output('lambda-trace-proxy').stderr.split('\n').filter((l) => l.includes('"LRAP_OTEL_DIAGNOSTIC"'));
+    assert.deepEqual(sdkWarnings, []);
   });
 
   test('an invocation the proxy saw never gets a second span, even after its report', async () => {

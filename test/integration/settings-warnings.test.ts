@@ -64,8 +64,7 @@ test('each bad setting is logged once by the running extension, secrets masked, 
     }
     const all = JSON.stringify(lines);
     assert.ok(!all.includes(SECRET), 'the header value is never logged');
-    // The libraries' own messages reach the log (here: faas.instance, unknown without the wrapper, is dropped),
-    // but none is about the environment: they never parse it a second time.
+    // The libraries' own messages reach the log, but none is about the environment: they never parse it a second time.
     const diagnostics = lines.filter((l) => l.code === 'LRAP_OTEL_DIAGNOSTIC');
     assert.deepEqual(diagnostics.filter((l) => /OTEL_|Configuration|environment/i.test(String(l.msg))), []);
   } finally {

@@ -69,12 +69,11 @@ describe('large events stream through', () => {
     proxy = new RuntimeApiProxy({ host: '127.0.0.1', port, text: `127.0.0.1:${port}` }, signals, log);
     const provider = new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
     proxy.setObserver(guardObserver(new InvocationTracker({
-      tracer: provider.getTracer('test'),
+      tracer: () => provider.getTracer('test'),
       settings: parseTracingSettings({}),
       identity: { functionName: 'fn', functionVersion: '1', region: 'us-east-1', accountId: '123456789012', memoryMb: 128 },
       log,
       processStartedAt: performance.timeOrigin,
-      onFirstEvent: () => {},
     }), log));
     proxyPort = await proxy.listen(0);
   });

@@ -42,7 +42,7 @@ async function proxyWithFault(faulty: Hook | undefined) {
   const exporter = new InMemorySpanExporter();
   const provider = new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
   const tracker = new InvocationTracker({
-    tracer: provider.getTracer('test'), settings: parseTracingSettings({}), log, processStartedAt: performance.timeOrigin, onFirstEvent: () => {},
+    tracer: () => provider.getTracer('test'), settings: parseTracingSettings({}), log, processStartedAt: performance.timeOrigin,
     identity: { functionName: 'fn', functionVersion: '1', region: 'us-east-1', accountId: '123456789012', memoryMb: 128 },
   });
   const faultyTracker = new Proxy(tracker, {

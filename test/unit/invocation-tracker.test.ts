@@ -6,8 +6,8 @@ import { trackerUnderTest } from '../support/tracker-under-test.ts';
 import type { InvocationResult } from '../../src/proxy/invocation-observer.ts';
 
 function setUp() {
-  let firstEvents = 0;
-  const { tracker, exporter } = trackerUnderTest({ onFirstEvent: () => { firstEvents++; } });
+  let runtimeStarts = 0;
+  const { tracker, exporter } = trackerUnderTest({ onRuntimeStarted: () => { runtimeStarts++; } });
   const start = (requestId: string, body = '{}') => tracker.onInvocationEvent({
     requestId, body: Buffer.from(body), totalBytes: Buffer.byteLength(body), receivedAt: performance.now(),
     headers: { 'lambda-runtime-invoked-function-arn': 'arn:aws:lambda:us-east-1:123456789012:function:fn:live' },
@@ -17,7 +17,7 @@ function setUp() {
     bodyBytes: 0, addedMs: undefined, trailers: [], failure: undefined, ...extra,
   });
   const spans = () => exporter.getFinishedSpans().filter((s) => s.name === 'fn' || s.attributes['faas.invocation.id']);
-  return { tracker, start, end, spans, firstEvents: () => firstEvents, exporter };
+  return { tracker, start, end, spans, runtimeStarts: () => runtimeStarts, exporter };
 }
 
 test('each request id gets its own span, whatever order the results come in', () => {
@@ -37,15 +37,17 @@ test('cloud.resource_id names the version that ran, not the alias it was invoked
 });
 
 test('the init phase is recorded once, as a child of the cold-start span', () => {
-  const { tracker, start, end, exporter, firstEvents } = setUp();
+  const { tracker, start, end, exporter, runtimeStarts } = setUp();
   tracker.onNextRequest(performance.now());
+  assert.equal(runtimeStarts(), 1, 'the runtime\'s first /next says it has started');
   start('a');
   start('b');
   end('a');
   end('b');
   const init = exporter.getFinishedSpans().filter((s) => s.name === 'fn init');
   assert.equal(init.length, 1);
-  assert.equal(firstEvents(), 1);
+  tracker.onNextRequest(performance.now());
+  assert.equal(runtimeStarts(), 1, 'and only the first');
 });
 
 test('an invocation the lifecycle gave up on ends as a timeout, and a retried id gets a fresh span', () => {
