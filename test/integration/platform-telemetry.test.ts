@@ -42,6 +42,9 @@ async function bypassedInvocation(env: ProxiedSandbox) {
   return { id, result: await invoked };
 }
 
+/** The extension's log lines with this code, as written. */
+const logLines = (env: ProxiedSandbox, code: string) => env.sandbox.output('lambda-trace-proxy').stderr.split('\n').filter((l) => l.includes(`"${code}"`));
+
 const sumOf = (metrics: readonly ReceivedMetric[], name: string, match: (attrs: Record<string, unknown>) => boolean = () => true) =>
   metrics.filter((m) => m.name === name).flatMap((m) => m.dataPoints).filter((p) => match(p.attributes))
     .reduce((latest, p) => Math.max(latest, p.value ?? p.count ?? 0), 0);
@@ -100,12 +103,11 @@ describe('platform facts on spans', () => {
     const startMs = Number(span.startTimeUnixNano / 1_000_000n);
     assert.ok(Math.abs(startMs - result.startedAt) < 5, `starts at platform.start (${startMs} vs ${result.startedAt})`);
     // The one error line about the bypass tells the user what they get meanwhile: these spans.
-    const bypassLines = env.sandbox.output('lambda-trace-proxy').stderr.split('\n').filter((l) => l.includes('"LRAP_RUNTIME_BYPASS"'));
+    const bypassLines = logLines(env, 'LRAP_RUNTIME_BYPASS');
     assert.equal(bypassLines.length, 1);
     assert.match(bypassLines[0]!, /traced from Lambda's platform events alone \(spans with lambda_trace_proxy\.injected=false/);
     // And it is the only line about it: no OpenTelemetry warning about the faas.instance the wrapper never handed over.
-    const sdkWarnings = env.sandbox.output('lambda-trace-proxy').stderr.split('\n').filter((l) => l.includes('"LRAP_OTEL_DIAGNOSTIC"'));
-    assert.deepEqual(sdkWarnings, []);
+    assert.deepEqual(logLines(env, 'LRAP_OTEL_DIAGNOSTIC'), []);
   });
 
   test('an invocation the proxy saw never gets a second span, even after its report', async () => {
@@ -208,7 +210,6 @@ describe('platform.report as OTLP metrics', () => {
   // Metrics go out as spans do (otlp-http-transport.ts): one request per export,
   // the failure reported at once, so a failing collector costs a metric export
   // no more than a span export, and SHUTDOWN ends well inside its deadline.
-  const logLines = (env: ProxiedSandbox, code: string) => env.sandbox.output('lambda-trace-proxy').stderr.split('\n').filter((l) => l.includes(`"${code}"`));
   const failing = [
     ['refusing connections', async () => ({ endpoint: `http://127.0.0.1:${await freePort()}`, receiver: undefined })],
     ['answering 503', async () => { const r = await OtlpReceiver.start(); r.respondWith({ kind: 'status', status: 503 }); return { endpoint: r.endpoint, receiver: r }; }],
